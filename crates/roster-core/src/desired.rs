@@ -1,0 +1,338 @@
+//! Desired state: what each person should hold in a system at a given instant.
+//!
+//! Desired state = f(people, policy, grants, now). Nothing here reads the clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::person::{Person, PersonRecord, PersonStatus};
+use crate::policy::{Activation, LeaverCutoff, MissingFromSource, OnLeave, Policy};
+use crate::reason::{FieldValue, LeaverCause, Reason};
+use crate::state::{Entitlement, Grant};
+
+/// How far back an attribute change still counts as "this person moved" when explaining a plan.
+const MOVER_LOOKBACK: SignedDuration = SignedDuration::from_hours(24 * 30);
+
+/// Where a person stands in their lifecycle at an instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// Starts later than the pre-provisioning window: nothing is done yet.
+    NotYetProvisioned { start_date: Date },
+    /// Inside the pre-provisioning window before the start date.
+    Preprovisioned { start_date: Date },
+    Active,
+    /// On leave and suspended by policy: account inactive, entitlements kept.
+    Suspended,
+    Leaver { cause: LeaverCause },
+}
+
+/// What one person's account in the system should look like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredAccount {
+    pub employee_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub phase: Phase,
+    /// `None` for leavers and suspended people whose account must not be created.
+    pub create_if_missing: bool,
+    pub active: bool,
+    /// Why the account should be active or inactive.
+    pub activity_reason: Reason,
+    /// Entitlements the account must hold.
+    pub required: BTreeMap<Entitlement, Reason>,
+    /// Entitlements the account may keep but that are not added (the old role during mover grace).
+    pub tolerated: BTreeMap<Entitlement, Reason>,
+    /// Entitlements that ended (grace over, grant expired), with the reason to give if removed.
+    pub ended: BTreeMap<Entitlement, Reason>,
+    /// A leaver keeps nothing, managed or not.
+    pub strip_everything: bool,
+}
+
+/// The entitlements Roster manages in a system; anything outside is left alone for active people.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedScope {
+    pub groups: BTreeSet<String>,
+    pub spaces: BTreeSet<String>,
+    pub products: BTreeSet<String>,
+}
+
+impl ManagedScope {
+    pub fn covers(&self, e: &Entitlement) -> bool {
+        match e {
+            Entitlement::Group { group } => self.groups.contains(group),
+            Entitlement::SpacePermission { space, .. } => self.spaces.contains(space),
+            Entitlement::Licence { product } => self.products.contains(product),
+        }
+    }
+
+    fn add(&mut self, e: &Entitlement) {
+        match e {
+            Entitlement::Group { group } => self.groups.insert(group.clone()),
+            Entitlement::SpacePermission { space, .. } => self.spaces.insert(space.clone()),
+            Entitlement::Licence { product } => self.products.insert(product.clone()),
+        };
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredState {
+    /// Keyed by employee id.
+    pub accounts: BTreeMap<String, DesiredAccount>,
+    pub scope: ManagedScope,
+}
+
+/// The instant a leaver loses access for a given end date.
+pub fn leaver_cutoff(policy: &Policy, end_date: Date) -> Option<Timestamp> {
+    let day = match policy.lifecycle.leaver {
+        LeaverCutoff::EndOfDay => end_date.tomorrow().ok()?,
+        LeaverCutoff::StartOfDay => end_date,
+    };
+    day.to_zoned_datetime(policy.time_zone.clone())
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+/// The person's lifecycle phase at `now`.
+pub fn phase(policy: &Policy, record: &PersonRecord, now: Timestamp) -> Phase {
+    let person = &record.person;
+    if let Some(since) = record.absent_since
+        && policy.lifecycle.missing_from_source == MissingFromSource::Leaver
+    {
+        return Phase::Leaver {
+            cause: LeaverCause::MissingFromSource { since },
+        };
+    }
+    let ended = person
+        .end_date
+        .map(|d| (d, leaver_cutoff(policy, d).is_some_and(|cut| now >= cut)));
+    if let Some((end_date, true)) = ended {
+        return Phase::Leaver {
+            cause: LeaverCause::EndDate { end_date },
+        };
+    }
+    // Terminated with a future end date keeps access until that date.
+    if person.status == PersonStatus::Terminated && ended.is_none() {
+        return Phase::Leaver {
+            cause: LeaverCause::Terminated,
+        };
+    }
+    let today = now.to_zoned_datetime(policy.time_zone.clone()).date();
+    if let Some(start_date) = person.start_date
+        && today < start_date
+    {
+        let window_opens = start_date
+            .checked_sub(jiff::Span::new().days(i64::from(policy.lifecycle.preprovision_days)))
+            .unwrap_or(start_date);
+        return if today >= window_opens {
+            Phase::Preprovisioned { start_date }
+        } else {
+            Phase::NotYetProvisioned { start_date }
+        };
+    }
+    if person.status == PersonStatus::Leave {
+        return match policy.lifecycle.on_leave {
+            OnLeave::Suspend => Phase::Suspended,
+            OnLeave::Keep => Phase::Active,
+            OnLeave::Revoke => Phase::Leaver {
+                cause: LeaverCause::OnLeave,
+            },
+        };
+    }
+    Phase::Active
+}
+
+fn started_recently(policy: &Policy, start_date: Date, now: Timestamp) -> bool {
+    start_date
+        .to_zoned_datetime(policy.time_zone.clone())
+        .is_ok_and(|z| now.duration_since(z.timestamp()) <= MOVER_LOOKBACK)
+}
+
+/// Entitlements the policy's rules give a person, each with the rule that gives it.
+/// `previous` (the person before a recent change) lets reasons show "Engineering → Sales".
+pub fn rule_entitlements(
+    policy: &Policy,
+    person: &Person,
+    previous: Option<&Person>,
+) -> BTreeMap<Entitlement, Reason> {
+    let mut out = BTreeMap::new();
+    for rule in &policy.rules {
+        if !rule.condition.evaluate(person) {
+            continue;
+        }
+        let fields: Vec<FieldValue> = rule
+            .condition
+            .attributes()
+            .into_iter()
+            .map(|name| {
+                let value = person.attribute(name);
+                let before = previous.and_then(|p| {
+                    let old = p.attribute(name);
+                    (old != value).then(|| old.unwrap_or_default())
+                });
+                FieldValue {
+                    name: name.to_string(),
+                    value: value.unwrap_or_default(),
+                    previous: before,
+                }
+            })
+            .collect();
+        for role_name in &rule.roles {
+            let Some(role) = policy.roles.get(role_name) else {
+                continue;
+            };
+            for e in &role.entitlements {
+                out.entry(e.clone()).or_insert_with(|| Reason::Rule {
+                    rule: rule.name.clone(),
+                    role: role_name.clone(),
+                    fields: fields.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates the desired state of every person at `now`.
+pub fn desired_state(
+    policy: &Policy,
+    people: &[PersonRecord],
+    grants: &[Grant],
+    now: Timestamp,
+) -> DesiredState {
+    let mut scope = ManagedScope {
+        groups: policy.managed_groups(),
+        spaces: policy.spaces.clone(),
+        products: BTreeSet::new(),
+    };
+    for role in policy.roles.values() {
+        role.entitlements.iter().for_each(|e| scope.add(e));
+    }
+    let all_grants: Vec<&Grant> = policy.grants.iter().chain(grants.iter()).collect();
+    // Expired grants stay in scope, or what they gave would never be taken back.
+    all_grants.iter().for_each(|g| scope.add(&g.entitlement));
+    let mut grants_by_person: BTreeMap<&str, Vec<&Grant>> = BTreeMap::new();
+    for g in &all_grants {
+        grants_by_person
+            .entry(g.employee_id.as_str())
+            .or_default()
+            .push(g);
+    }
+
+    let grace = SignedDuration::from_hours(24 * i64::from(policy.lifecycle.mover_grace_days));
+    let mut accounts = BTreeMap::new();
+    for record in people {
+        let person = &record.person;
+        let phase = phase(policy, record, now);
+        let (create_if_missing, active, activity_reason) = match &phase {
+            Phase::NotYetProvisioned { .. } => continue,
+            Phase::Preprovisioned { start_date } => (
+                true,
+                policy.lifecycle.activate == Activation::AtCreation,
+                Reason::Joiner {
+                    start_date: *start_date,
+                    preprovision_days: policy.lifecycle.preprovision_days,
+                },
+            ),
+            Phase::Active => (
+                true,
+                true,
+                match person.start_date {
+                    Some(start_date) if started_recently(policy, start_date, now) => {
+                        Reason::Joiner {
+                            start_date,
+                            preprovision_days: policy.lifecycle.preprovision_days,
+                        }
+                    }
+                    _ => Reason::Employed {
+                        status: person.status,
+                    },
+                },
+            ),
+            Phase::Suspended => (false, false, Reason::OnLeave),
+            Phase::Leaver { cause } => (false, false, Reason::Leaver { cause: cause.clone() }),
+        };
+        let strip_everything = matches!(phase, Phase::Leaver { .. });
+        let mut desired = DesiredAccount {
+            employee_id: person.employee_id.clone(),
+            email: person.email.clone(),
+            display_name: person.display_name(),
+            phase,
+            create_if_missing,
+            active,
+            activity_reason,
+            required: BTreeMap::new(),
+            tolerated: BTreeMap::new(),
+            ended: BTreeMap::new(),
+            strip_everything,
+        };
+        if !strip_everything {
+            let recent_previous = record
+                .previous
+                .first()
+                .filter(|p| now.duration_since(p.superseded_at) <= MOVER_LOOKBACK)
+                .map(|p| &p.person);
+            desired.required = rule_entitlements(policy, person, recent_previous);
+            for g in grants_by_person
+                .get(person.employee_id.as_str())
+                .into_iter()
+                .flatten()
+            {
+                let reason = Reason::Grant {
+                    grant_id: g.id.clone(),
+                    owner: g.owner.clone(),
+                    reason: g.reason.clone(),
+                    expires_at: g.expires_at,
+                };
+                if g.is_in_force(now) {
+                    desired
+                        .required
+                        .entry(g.entitlement.clone())
+                        .or_insert(reason);
+                } else if let Some(expired_at) = g.expires_at.filter(|e| *e <= now) {
+                    desired.ended.entry(g.entitlement.clone()).or_insert(
+                        Reason::GrantExpired {
+                            grant_id: g.id.clone(),
+                            expired_at,
+                        },
+                    );
+                }
+            }
+            for prev in &record.previous {
+                let until = prev.superseded_at.checked_add(grace).unwrap_or(Timestamp::MAX);
+                let in_grace = now < until;
+                if now.duration_since(prev.superseded_at) > MOVER_LOOKBACK && !in_grace {
+                    continue;
+                }
+                for (e, reason) in rule_entitlements(policy, &prev.person, None) {
+                    if desired.required.contains_key(&e) {
+                        continue;
+                    }
+                    let (rule, role) = match reason {
+                        Reason::Rule { rule, role, .. } => (rule, role),
+                        _ => continue,
+                    };
+                    if in_grace {
+                        desired
+                            .tolerated
+                            .entry(e)
+                            .or_insert(Reason::MoverGrace { rule, role, until });
+                    } else {
+                        desired
+                            .ended
+                            .entry(e)
+                            .or_insert(Reason::MoverGraceEnded { rule, role, ended: until });
+                    }
+                }
+            }
+            desired.ended.retain(|e, _| {
+                !desired.required.contains_key(e) && !desired.tolerated.contains_key(e)
+            });
+        }
+        accounts.insert(person.employee_id.clone(), desired);
+    }
+    DesiredState { accounts, scope }
+}

@@ -1,0 +1,703 @@
+//! Policy as code: one TOML file of roles, rules, space bundles, lifecycle timing and safety.
+//!
+//! [`Policy::parse`] checks the whole file and reports every problem it finds, each with
+//! the line and column it points at, so `roster policy check` can list them all at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::condition::Condition;
+use crate::person::STANDARD_ATTRIBUTES;
+use crate::state::{Entitlement, Grant, GroupSpacePermission, SPACE_OPERATIONS};
+
+/// One problem in a policy file, located by line and column (both 1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Every problem found in a policy file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} problem(s) in policy: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct PolicyErrors(pub Vec<PolicyError>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// Pre-provisioned accounts stay inactive until the start date.
+    OnStartDate,
+    /// Pre-provisioned accounts are active as soon as they are created.
+    AtCreation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaverCutoff {
+    /// Access ends at the end of `end_date` (midnight after it, company time).
+    EndOfDay,
+    /// Access ends at the start of `end_date`.
+    StartOfDay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLeave {
+    /// Deactivate the account, keep its memberships for the return.
+    Suspend,
+    /// Change nothing.
+    Keep,
+    /// Treat as a leaver: remove everything and deactivate.
+    Revoke,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingFromSource {
+    /// A person no longer listed by their HR source is offboarded (subject to the safety hold).
+    Leaver,
+    /// A person no longer listed is left as they were.
+    Keep,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Lifecycle {
+    pub preprovision_days: u32,
+    pub activate: Activation,
+    pub mover_grace_days: u32,
+    pub leaver: LeaverCutoff,
+    pub on_leave: OnLeave,
+    pub missing_from_source: MissingFromSource,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Safety {
+    /// Hold any plan that deactivates or revokes from more than this share of managed accounts.
+    pub max_revoke_share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Role {
+    pub name: String,
+    /// Everything the role gives, included roles flattened in.
+    pub entitlements: BTreeSet<Entitlement>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rule {
+    pub name: String,
+    pub condition: Condition,
+    pub roles: Vec<String>,
+}
+
+/// A checked, ready-to-evaluate policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub company_name: String,
+    pub time_zone: TimeZone,
+    pub time_zone_name: String,
+    pub lifecycle: Lifecycle,
+    pub safety: Safety,
+    pub custom_attributes: BTreeSet<String>,
+    pub roles: BTreeMap<String, Role>,
+    pub rules: Vec<Rule>,
+    pub group_space_permissions: BTreeSet<GroupSpacePermission>,
+    /// Spaces the policy configures; Roster reconciles permissions on these and no others.
+    pub spaces: BTreeSet<String>,
+    pub grants: Vec<Grant>,
+}
+
+impl Policy {
+    /// Groups whose membership Roster manages: every group a role or a space bundle names.
+    pub fn managed_groups(&self) -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = self
+            .group_space_permissions
+            .iter()
+            .map(|p| p.group.clone())
+            .collect();
+        for role in self.roles.values() {
+            for e in &role.entitlements {
+                if let Entitlement::Group { group } = e {
+                    out.insert(group.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// A policy with no roles or rules, for tests and as a starting point.
+    pub fn empty() -> Policy {
+        match Policy::parse("") {
+            Ok(p) => p,
+            Err(e) => unreachable!("the empty policy is valid: {e}"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    company: CompanySection,
+    #[serde(default)]
+    people: PeopleSection,
+    #[serde(default)]
+    lifecycle: LifecycleSection,
+    #[serde(default)]
+    safety: SafetySection,
+    #[serde(default)]
+    roles: Vec<RoleSection>,
+    #[serde(default)]
+    rules: Vec<RuleSection>,
+    #[serde(default)]
+    spaces: Vec<SpaceSection>,
+    #[serde(default)]
+    grants: Vec<GrantSection>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CompanySection {
+    name: Option<String>,
+    time_zone: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PeopleSection {
+    #[serde(default)]
+    custom_attributes: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LifecycleSection {
+    preprovision_days: Option<Spanned<i64>>,
+    activate: Option<Activation>,
+    mover_grace_days: Option<Spanned<i64>>,
+    leaver: Option<LeaverCutoff>,
+    on_leave: Option<OnLeave>,
+    missing_from_source: Option<MissingFromSource>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SafetySection {
+    max_revoke_share: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleSection {
+    name: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default)]
+    includes: Vec<Spanned<String>>,
+    #[serde(default)]
+    groups: Vec<Spanned<String>>,
+    #[serde(default)]
+    spaces: BTreeMap<String, Vec<Spanned<String>>>,
+    #[serde(default)]
+    licences: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSection {
+    name: Spanned<String>,
+    when: Spanned<String>,
+    roles: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpaceSection {
+    key: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<String>,
+    #[serde(default)]
+    groups: BTreeMap<String, Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantSection {
+    id: Spanned<String>,
+    employee_id: String,
+    group: Option<String>,
+    space: Option<String>,
+    operation: Option<Spanned<String>>,
+    licence: Option<String>,
+    owner: String,
+    reason: String,
+    expires: Option<Spanned<String>>,
+}
+
+/// Turns byte offsets into 1-based line and column.
+struct Locator<'a> {
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn at(&self, offset: usize, message: impl Into<String>) -> PolicyError {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rfind('\n')
+            .map_or(before.chars().count(), |nl| before[nl + 1..].chars().count())
+            + 1;
+        PolicyError {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn span<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> PolicyError {
+        self.at(s.span().start, message)
+    }
+
+    /// Where the content of a TOML string value begins (after its opening quotes).
+    fn string_content_start<T>(&self, s: &Spanned<T>) -> usize {
+        let start = s.span().start;
+        let rest = &self.text[start.min(self.text.len())..];
+        if rest.starts_with("'''") || rest.starts_with("\"\"\"") {
+            let after = start + 3;
+            // TOML trims a newline that immediately follows the opening delimiter.
+            if self.text[after..].starts_with("\r\n") {
+                after + 2
+            } else if self.text[after..].starts_with('\n') {
+                after + 1
+            } else {
+                after
+            }
+        } else {
+            start + 1
+        }
+    }
+}
+
+impl Policy {
+    /// Parses and checks a policy; on failure returns every problem found.
+    pub fn parse(text: &str) -> Result<Policy, PolicyErrors> {
+        let loc = Locator { text };
+        let file: PolicyFile = match toml::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let offset = e.span().map_or(0, |s| s.start);
+                let message = e.message().trim().to_string();
+                return Err(PolicyErrors(vec![loc.at(offset, message)]));
+            }
+        };
+        let mut errors = Vec::new();
+
+        let (time_zone, time_zone_name) = match &file.company.time_zone {
+            None => (TimeZone::UTC, "UTC".to_string()),
+            Some(tz) => match TimeZone::get(tz.get_ref()) {
+                Ok(zone) => (zone, tz.get_ref().clone()),
+                Err(_) => {
+                    errors.push(loc.span(
+                        tz,
+                        format!(
+                            "unknown time zone \"{}\" (use an IANA name such as \"Europe/Paris\")",
+                            tz.get_ref()
+                        ),
+                    ));
+                    (TimeZone::UTC, "UTC".to_string())
+                }
+            },
+        };
+
+        let mut custom_attributes = BTreeSet::new();
+        for attr in &file.people.custom_attributes {
+            let name = attr.get_ref();
+            if STANDARD_ATTRIBUTES.contains(&name.as_str()) {
+                errors.push(loc.span(
+                    attr,
+                    format!("custom attribute \"{name}\" clashes with a standard person attribute"),
+                ));
+            } else if !is_identifier(name) {
+                errors.push(loc.span(attr, format!("custom attribute \"{name}\" must be letters, digits and underscores")));
+            } else if !custom_attributes.insert(name.clone()) {
+                errors.push(loc.span(attr, format!("duplicate custom attribute \"{name}\"")));
+            }
+        }
+
+        let days = |v: &Option<Spanned<i64>>, default: u32, what: &str, errors: &mut Vec<PolicyError>| match v {
+            None => default,
+            Some(d) if (0..=365).contains(d.get_ref()) => *d.get_ref() as u32,
+            Some(d) => {
+                errors.push(loc.span(d, format!("{what} must be between 0 and 365 days, not {}", d.get_ref())));
+                default
+            }
+        };
+        let lifecycle = Lifecycle {
+            preprovision_days: days(&file.lifecycle.preprovision_days, 3, "preprovision_days", &mut errors),
+            activate: file.lifecycle.activate.unwrap_or(Activation::OnStartDate),
+            mover_grace_days: days(&file.lifecycle.mover_grace_days, 7, "mover_grace_days", &mut errors),
+            leaver: file.lifecycle.leaver.unwrap_or(LeaverCutoff::EndOfDay),
+            on_leave: file.lifecycle.on_leave.unwrap_or(OnLeave::Suspend),
+            missing_from_source: file.lifecycle.missing_from_source.unwrap_or(MissingFromSource::Leaver),
+        };
+
+        let max_revoke_share = match &file.safety.max_revoke_share {
+            None => 0.10,
+            Some(s) if *s.get_ref() > 0.0 && *s.get_ref() <= 1.0 => *s.get_ref(),
+            Some(s) => {
+                errors.push(loc.span(s, format!("max_revoke_share must be above 0 and at most 1 (0.10 means 10 %), not {}", s.get_ref())));
+                0.10
+            }
+        };
+
+        // Roles: names, then includes (with cycle detection), then flattening.
+        let mut role_sections: BTreeMap<String, &RoleSection> = BTreeMap::new();
+        for role in &file.roles {
+            let name = role.name.get_ref();
+            if name.trim().is_empty() {
+                errors.push(loc.span(&role.name, "role name is empty"));
+            } else if role_sections.contains_key(name) {
+                errors.push(loc.span(&role.name, format!("duplicate role name \"{name}\"")));
+            } else {
+                role_sections.insert(name.clone(), role);
+            }
+        }
+        for role in role_sections.values() {
+            for inc in &role.includes {
+                if !role_sections.contains_key(inc.get_ref()) {
+                    errors.push(loc.span(inc, format!("unknown role \"{}\" in includes of role \"{}\"", inc.get_ref(), role.name.get_ref())));
+                }
+            }
+            for g in &role.groups {
+                if g.get_ref().trim().is_empty() {
+                    errors.push(loc.span(g, "group name is empty"));
+                }
+            }
+            for l in &role.licences {
+                if l.get_ref().trim().is_empty() {
+                    errors.push(loc.span(l, "licence product name is empty"));
+                }
+            }
+            for ops in role.spaces.values() {
+                check_operations(ops, &loc, &mut errors);
+            }
+        }
+        let cyclic = find_role_cycles(&role_sections);
+        for (name, cycle) in &cyclic {
+            let role = role_sections[name];
+            errors.push(loc.span(&role.name, format!("role \"{name}\" includes itself through {}", cycle.join(" → "))));
+        }
+        let mut roles = BTreeMap::new();
+        for name in role_sections.keys() {
+            let mut entitlements = BTreeSet::new();
+            let mut seen = BTreeSet::new();
+            flatten_role(name, &role_sections, &mut seen, &mut entitlements);
+            roles.insert(name.clone(), Role { name: name.clone(), entitlements });
+        }
+
+        // Rules.
+        let mut rules = Vec::new();
+        let mut rule_names = BTreeSet::new();
+        for rule in &file.rules {
+            let name = rule.name.get_ref();
+            if !rule_names.insert(name.clone()) {
+                errors.push(loc.span(&rule.name, format!("duplicate rule name \"{name}\"")));
+            }
+            for r in &rule.roles {
+                if !role_sections.contains_key(r.get_ref()) {
+                    errors.push(loc.span(r, format!("unknown role \"{}\" in rule \"{name}\"", r.get_ref())));
+                }
+            }
+            if rule.roles.is_empty() {
+                errors.push(loc.span(&rule.name, format!("rule \"{name}\" assigns no roles")));
+            }
+            let base = loc.string_content_start(&rule.when);
+            match Condition::parse_with_attributes(rule.when.get_ref()) {
+                Ok((condition, attrs)) => {
+                    for a in attrs {
+                        if !STANDARD_ATTRIBUTES.contains(&a.name.as_str()) && !custom_attributes.contains(&a.name) {
+                            errors.push(loc.at(base + a.offset, format!(
+                                "unknown attribute \"{}\" in rule \"{name}\" (declare custom attributes in [people] custom_attributes)",
+                                a.name
+                            )));
+                        }
+                    }
+                    rules.push(Rule {
+                        name: name.clone(),
+                        condition,
+                        roles: rule.roles.iter().map(|r| r.get_ref().clone()).collect(),
+                    });
+                }
+                Err(e) => errors.push(loc.at(base + e.offset, format!("bad condition in rule \"{name}\": {}", e.message))),
+            }
+        }
+
+        // Spaces.
+        let mut spaces = BTreeSet::new();
+        let mut group_space_permissions = BTreeSet::new();
+        for space in &file.spaces {
+            let key = space.key.get_ref();
+            if key.trim().is_empty() {
+                errors.push(loc.span(&space.key, "space key is empty"));
+            } else if !spaces.insert(key.clone()) {
+                errors.push(loc.span(&space.key, format!("duplicate space \"{key}\"")));
+            }
+            for (group, ops) in &space.groups {
+                check_operations(ops, &loc, &mut errors);
+                for op in ops {
+                    group_space_permissions.insert(GroupSpacePermission {
+                        group: group.clone(),
+                        space: key.clone(),
+                        operation: op.get_ref().clone(),
+                    });
+                }
+            }
+        }
+
+        // Standing grants (exceptions written into the policy).
+        let mut grants = Vec::new();
+        let mut grant_ids = BTreeSet::new();
+        for g in &file.grants {
+            let id = g.id.get_ref();
+            if !grant_ids.insert(id.clone()) {
+                errors.push(loc.span(&g.id, format!("duplicate grant id \"{id}\"")));
+            }
+            let entitlement = match (&g.group, &g.space, &g.operation, &g.licence) {
+                (Some(group), None, None, None) => Some(Entitlement::group(group)),
+                (None, Some(space), Some(op), None) => {
+                    check_operations(std::slice::from_ref(op), &loc, &mut errors);
+                    Some(Entitlement::space(space, op.get_ref()))
+                }
+                (None, None, None, Some(product)) => Some(Entitlement::licence(product)),
+                _ => {
+                    errors.push(loc.span(&g.id, format!("grant \"{id}\" must name exactly one of: group; space and operation; licence")));
+                    None
+                }
+            };
+            let expires_at = match &g.expires {
+                None => None,
+                Some(e) => match parse_expiry(e.get_ref(), &time_zone) {
+                    Some(t) => Some(t),
+                    None => {
+                        errors.push(loc.span(e, format!("grant \"{id}\": expires must be a date (2026-12-31) or a time (2026-12-31T17:00:00Z), not \"{}\"", e.get_ref())));
+                        None
+                    }
+                },
+            };
+            if let Some(entitlement) = entitlement {
+                grants.push(Grant {
+                    id: id.clone(),
+                    employee_id: g.employee_id.clone(),
+                    entitlement,
+                    owner: g.owner.clone(),
+                    reason: g.reason.clone(),
+                    starts_at: None,
+                    expires_at,
+                });
+            }
+        }
+
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| (e.line, e.column));
+            return Err(PolicyErrors(errors));
+        }
+        Ok(Policy {
+            company_name: file.company.name.unwrap_or_else(|| "Company".to_string()),
+            time_zone,
+            time_zone_name,
+            lifecycle,
+            safety: Safety { max_revoke_share },
+            custom_attributes,
+            roles,
+            rules,
+            group_space_permissions,
+            spaces,
+            grants,
+        })
+    }
+}
+
+/// A grant's expiry: a date means "through the end of that day, company time".
+pub fn parse_expiry(text: &str, tz: &TimeZone) -> Option<Timestamp> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Some(t);
+    }
+    let date: jiff::civil::Date = text.parse().ok()?;
+    let next = date.tomorrow().ok()?;
+    next.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp())
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn check_operations(ops: &[Spanned<String>], loc: &Locator<'_>, errors: &mut Vec<PolicyError>) {
+    for op in ops {
+        if !SPACE_OPERATIONS.contains(&op.get_ref().as_str()) {
+            errors.push(loc.span(op, format!(
+                "unknown space operation \"{}\" (known: {})",
+                op.get_ref(),
+                SPACE_OPERATIONS.join(", ")
+            )));
+        }
+    }
+}
+
+fn flatten_role(
+    name: &str,
+    roles: &BTreeMap<String, &RoleSection>,
+    seen: &mut BTreeSet<String>,
+    out: &mut BTreeSet<Entitlement>,
+) {
+    if !seen.insert(name.to_string()) {
+        return;
+    }
+    let Some(role) = roles.get(name) else { return };
+    for g in &role.groups {
+        out.insert(Entitlement::group(g.get_ref()));
+    }
+    for l in &role.licences {
+        out.insert(Entitlement::licence(l.get_ref()));
+    }
+    for (space, ops) in &role.spaces {
+        for op in ops {
+            out.insert(Entitlement::space(space, op.get_ref()));
+        }
+    }
+    for inc in &role.includes {
+        flatten_role(inc.get_ref(), roles, seen, out);
+    }
+}
+
+/// Roles that reach themselves through `includes`, each with the path that closes the cycle.
+fn find_role_cycles(roles: &BTreeMap<String, &RoleSection>) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for start in roles.keys() {
+        // Depth-first search from `start` looking for a path back to it.
+        let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
+        let mut visited = BTreeSet::new();
+        while let Some((node, path)) = stack.pop() {
+            let Some(role) = roles.get(&node) else { continue };
+            for inc in &role.includes {
+                let next = inc.get_ref();
+                if next == start {
+                    let mut cycle = path.clone();
+                    cycle.push(start.clone());
+                    out.entry(start.clone()).or_insert(cycle);
+                } else if visited.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next.clone(), p));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_every_problem_with_line_and_column() {
+        let text = r#"[company]
+time_zone = "Europe/Paris"
+
+[[roles]]
+name = "eng"
+groups = ["eng"]
+includes = ["base"]
+
+[[roles]]
+name = "base"
+includes = ["eng"]
+
+[[roles]]
+name = "eng"
+
+[[rules]]
+name = "engineers"
+when = 'departmnt == "Engineering"'
+roles = ["enginering"]
+
+[[rules]]
+name = "broken"
+when = 'department = "Sales"'
+roles = ["eng"]
+
+[[spaces]]
+key = "ENG"
+groups = { eng = ["read", "fly"] }
+"#;
+        let errs = Policy::parse(text).unwrap_err().0;
+        let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let find = |needle: &str| {
+            msgs.iter()
+                .find(|m| m.contains(needle))
+                .unwrap_or_else(|| panic!("no error containing {needle:?} in {msgs:#?}"))
+                .clone()
+        };
+        assert_eq!(find("duplicate role name"), "14:8: duplicate role name \"eng\"");
+        assert!(find("includes itself").starts_with("5:8:"));
+        assert!(find("includes itself").contains("eng → base → eng"));
+        assert_eq!(
+            find("unknown attribute"),
+            "18:9: unknown attribute \"departmnt\" in rule \"engineers\" (declare custom attributes in [people] custom_attributes)"
+        );
+        assert_eq!(find("unknown role \"enginering\""), "19:10: unknown role \"enginering\" in rule \"engineers\"");
+        assert!(find("bad condition").starts_with("23:20:"), "{}", find("bad condition"));
+        assert!(find("unknown space operation").starts_with("28:27:"));
+    }
+
+    #[test]
+    fn syntax_and_unknown_keys_are_located() {
+        let errs = Policy::parse("[lifecycle]\npreprovison_days = 3\n").unwrap_err().0;
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, 2);
+        assert!(errs[0].message.contains("preprovison_days"), "{}", errs[0].message);
+        let errs = Policy::parse("[[roles]\nname = 1").unwrap_err().0;
+        assert_eq!(errs[0].line, 1);
+    }
+
+    #[test]
+    fn flattens_includes_and_defaults() {
+        let p = Policy::parse(
+            r#"
+[[roles]]
+name = "base"
+groups = ["confluence-users"]
+licences = ["confluence"]
+[[roles]]
+name = "eng"
+includes = ["base"]
+groups = ["eng"]
+spaces = { ENG = ["read"] }
+"#,
+        )
+        .unwrap();
+        let eng = &p.roles["eng"];
+        assert!(eng.entitlements.contains(&Entitlement::group("confluence-users")));
+        assert!(eng.entitlements.contains(&Entitlement::licence("confluence")));
+        assert!(eng.entitlements.contains(&Entitlement::space("ENG", "read")));
+        assert_eq!(p.lifecycle.preprovision_days, 3);
+        assert_eq!(p.safety.max_revoke_share, 0.10);
+        assert_eq!(p.time_zone_name, "UTC");
+    }
+}
