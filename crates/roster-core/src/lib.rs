@@ -8,6 +8,7 @@ pub mod audit;
 pub mod condition;
 pub mod desired;
 pub mod intake;
+pub mod model;
 pub mod person;
 pub mod plan;
 pub mod policy;

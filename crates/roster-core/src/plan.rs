@@ -219,7 +219,7 @@ pub fn plan(
 
     // Groups and their space permissions.
     for group in &desired.scope.groups {
-        if !actual.groups.contains(group) && policy.managed_groups().contains(group) {
+        if !actual.groups.contains(group) {
             changes.push(Change {
                 action: Action::CreateGroup {
                     group: group.clone(),

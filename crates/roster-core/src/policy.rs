@@ -392,8 +392,9 @@ impl Policy {
                     errors.push(loc.span(l, "licence product name is empty"));
                 }
             }
-            for ops in role.spaces.values() {
+            for (space, ops) in &role.spaces {
                 check_operations(ops, &loc, &mut errors);
+                check_read_first(ops, &format!("role \"{}\" on space \"{space}\"", role.name.get_ref()), &loc, &mut errors);
             }
         }
         let cyclic = find_role_cycles(&role_sections);
@@ -458,6 +459,7 @@ impl Policy {
             }
             for (group, ops) in &space.groups {
                 check_operations(ops, &loc, &mut errors);
+                check_read_first(ops, &format!("group \"{group}\" on space \"{key}\""), &loc, &mut errors);
                 for op in ops {
                     group_space_permissions.insert(GroupSpacePermission {
                         group: group.clone(),
@@ -556,6 +558,15 @@ fn check_operations(ops: &[Spanned<String>], loc: &Locator<'_>, errors: &mut Vec
                 SPACE_OPERATIONS.join(", ")
             )));
         }
+    }
+}
+
+/// Confluence refuses any space permission without read, and removing read removes the rest.
+fn check_read_first(ops: &[Spanned<String>], what: &str, loc: &Locator<'_>, errors: &mut Vec<PolicyError>) {
+    if let Some(first) = ops.first()
+        && !ops.iter().any(|o| o.get_ref() == crate::state::READ)
+    {
+        errors.push(loc.span(first, format!("{what} lists operations without \"read\", which every other space permission requires")));
     }
 }
 
