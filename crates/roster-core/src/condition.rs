@@ -88,12 +88,14 @@ impl Condition {
     pub fn evaluate(&self, person: &Person) -> bool {
         match self {
             Condition::Const(b) => *b,
-            Condition::Eq(attr, v) => person.attribute(attr).is_some_and(|a| &a == v),
-            Condition::Ne(attr, v) => person.attribute(attr).is_none_or(|a| &a != v),
-            Condition::In(attr, list) => person.attribute(attr).is_some_and(|a| list.contains(&a)),
-            Condition::NotIn(attr, list) => {
-                person.attribute(attr).is_none_or(|a| !list.contains(&a))
-            }
+            Condition::Eq(attr, v) => person.attribute(attr).is_some_and(|a| a == v.as_str()),
+            Condition::Ne(attr, v) => person.attribute(attr).is_none_or(|a| a != v.as_str()),
+            Condition::In(attr, list) => person
+                .attribute(attr)
+                .is_some_and(|a| list.iter().any(|x| x.as_str() == a)),
+            Condition::NotIn(attr, list) => person
+                .attribute(attr)
+                .is_none_or(|a| !list.iter().any(|x| x.as_str() == a)),
             Condition::StartsWith(attr, p) => {
                 person.attribute(attr).is_some_and(|a| a.starts_with(p.as_str()))
             }

@@ -171,11 +171,11 @@ pub fn rule_entitlements(
                 let value = person.attribute(name);
                 let before = previous.and_then(|p| {
                     let old = p.attribute(name);
-                    (old != value).then(|| old.unwrap_or_default())
+                    (old != value).then(|| old.map(|v| v.into_owned()).unwrap_or_default())
                 });
                 FieldValue {
                     name: name.to_string(),
-                    value: value.unwrap_or_default(),
+                    value: value.map(|v| v.into_owned()).unwrap_or_default(),
                     previous: before,
                 }
             })

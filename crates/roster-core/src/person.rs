@@ -1,5 +1,6 @@
 //! People as HR knows them, and the attribute names policies may use.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
@@ -83,8 +84,10 @@ impl Person {
 
     /// The value of an attribute as a string; `None` when it is unset or unknown.
     /// Dates are ISO 8601 (`YYYY-MM-DD`), so string comparison orders them.
-    pub fn attribute(&self, name: &str) -> Option<String> {
-        let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    pub fn attribute(&self, name: &str) -> Option<Cow<'_, str>> {
+        fn non_empty(s: &str) -> Option<Cow<'_, str>> {
+            (!s.is_empty()).then_some(Cow::Borrowed(s))
+        }
         match name {
             "employee_id" => non_empty(&self.employee_id),
             "email" => non_empty(&self.email),
@@ -93,12 +96,12 @@ impl Person {
             "department" => non_empty(&self.department),
             "team" => non_empty(&self.team),
             "title" => non_empty(&self.title),
-            "manager_id" => self.manager_id.clone(),
+            "manager_id" => self.manager_id.as_deref().and_then(non_empty),
             "location" => non_empty(&self.location),
             "employment_type" => non_empty(&self.employment_type),
-            "status" => Some(self.status.as_str().to_string()),
-            "start_date" => self.start_date.map(|d| d.to_string()),
-            "end_date" => self.end_date.map(|d| d.to_string()),
+            "status" => Some(Cow::Borrowed(self.status.as_str())),
+            "start_date" => self.start_date.map(|d| Cow::Owned(d.to_string())),
+            "end_date" => self.end_date.map(|d| Cow::Owned(d.to_string())),
             other => self.custom.get(other).and_then(|v| non_empty(v)),
         }
     }
