@@ -238,13 +238,22 @@ mod tests {
 
         let mut c = chain(5);
         c.remove(1);
-        assert_eq!(verify(&c), Err(ChainBreak::Missing { expected: 2, found: 3 }));
+        assert_eq!(
+            verify(&c),
+            Err(ChainBreak::Missing {
+                expected: 2,
+                found: 3
+            })
+        );
 
         let mut c = chain(5);
         c[3].subject = "someone-else@acme.example".into();
         assert_eq!(
             verify(&c),
-            Err(ChainBreak::ColumnEdited { seq: 4, column: "subject" })
+            Err(ChainBreak::ColumnEdited {
+                seq: 4,
+                column: "subject"
+            })
         );
 
         let c = chain(5);

@@ -96,12 +96,12 @@ impl Condition {
             Condition::NotIn(attr, list) => person
                 .attribute(attr)
                 .is_none_or(|a| !list.iter().any(|x| x.as_str() == a)),
-            Condition::StartsWith(attr, p) => {
-                person.attribute(attr).is_some_and(|a| a.starts_with(p.as_str()))
-            }
-            Condition::EndsWith(attr, p) => {
-                person.attribute(attr).is_some_and(|a| a.ends_with(p.as_str()))
-            }
+            Condition::StartsWith(attr, p) => person
+                .attribute(attr)
+                .is_some_and(|a| a.starts_with(p.as_str())),
+            Condition::EndsWith(attr, p) => person
+                .attribute(attr)
+                .is_some_and(|a| a.ends_with(p.as_str())),
             Condition::IsSet(attr) => person.attribute(attr).is_some(),
             Condition::IsUnset(attr) => person.attribute(attr).is_none(),
             Condition::Not(c) => !c.evaluate(person),

@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::person::{Person, PersonRecord, PersonStatus};
-use crate::policy::{Activation, LeaverCutoff, MissingFromSource, OnLeave, Policy};
+use crate::policy::{Activation, LeaverCutoff, MissingFromSource, OnLeave, Policy, Rule};
 use crate::reason::{FieldValue, LeaverCause, Reason};
 use crate::state::{Entitlement, Grant};
 
@@ -21,35 +21,116 @@ const MOVER_LOOKBACK: SignedDuration = SignedDuration::from_hours(24 * 30);
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Phase {
     /// Starts later than the pre-provisioning window: nothing is done yet.
-    NotYetProvisioned { start_date: Date },
+    NotYetProvisioned {
+        start_date: Date,
+    },
     /// Inside the pre-provisioning window before the start date.
-    Preprovisioned { start_date: Date },
+    Preprovisioned {
+        start_date: Date,
+    },
     Active,
     /// On leave and suspended by policy: account inactive, entitlements kept.
     Suspended,
-    Leaver { cause: LeaverCause },
+    Leaver {
+        cause: LeaverCause,
+    },
+}
+
+/// Why a desired entitlement is there. Borrowed and cheap: the full [`Reason`] (with the HR
+/// fields behind it) is only built for entitlements that end up in a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why<'a> {
+    Rule {
+        rule: &'a Rule,
+        role: &'a str,
+    },
+    Grant(&'a Grant),
+    MoverGrace {
+        rule: &'a Rule,
+        role: &'a str,
+        until: Timestamp,
+    },
+    MoverGraceEnded {
+        rule: &'a Rule,
+        role: &'a str,
+        ended: Timestamp,
+    },
+    GrantExpired(&'a Grant),
 }
 
 /// What one person's account in the system should look like.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredAccount {
-    pub employee_id: String,
-    pub email: String,
-    pub display_name: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredAccount<'a> {
+    pub person: &'a Person,
+    /// The person before their latest recorded change, when that change is recent.
+    pub previous: Option<&'a Person>,
     pub phase: Phase,
-    /// `None` for leavers and suspended people whose account must not be created.
+    /// False for leavers and suspended people: their account is never created.
     pub create_if_missing: bool,
     pub active: bool,
     /// Why the account should be active or inactive.
     pub activity_reason: Reason,
     /// Entitlements the account must hold.
-    pub required: BTreeMap<Entitlement, Reason>,
+    pub required: BTreeMap<&'a Entitlement, Why<'a>>,
     /// Entitlements the account may keep but that are not added (the old role during mover grace).
-    pub tolerated: BTreeMap<Entitlement, Reason>,
+    pub tolerated: BTreeMap<&'a Entitlement, Why<'a>>,
     /// Entitlements that ended (grace over, grant expired), with the reason to give if removed.
-    pub ended: BTreeMap<Entitlement, Reason>,
+    pub ended: BTreeMap<&'a Entitlement, Why<'a>>,
     /// A leaver keeps nothing, managed or not.
     pub strip_everything: bool,
+}
+
+impl DesiredAccount<'_> {
+    /// The full reason for an entitlement, with the HR fields a rule read.
+    pub fn reason(&self, why: &Why<'_>) -> Reason {
+        match *why {
+            Why::Rule { rule, role } => Reason::Rule {
+                rule: rule.name.clone(),
+                role: role.to_string(),
+                fields: fields(rule, self.person, self.previous),
+            },
+            Why::Grant(g) => Reason::Grant {
+                grant_id: g.id.clone(),
+                owner: g.owner.clone(),
+                reason: g.reason.clone(),
+                expires_at: g.expires_at,
+            },
+            Why::MoverGrace { rule, role, until } => Reason::MoverGrace {
+                rule: rule.name.clone(),
+                role: role.to_string(),
+                until,
+            },
+            Why::MoverGraceEnded { rule, role, ended } => Reason::MoverGraceEnded {
+                rule: rule.name.clone(),
+                role: role.to_string(),
+                ended,
+            },
+            Why::GrantExpired(g) => Reason::GrantExpired {
+                grant_id: g.id.clone(),
+                expired_at: g.expires_at.unwrap_or(Timestamp::MIN),
+            },
+        }
+    }
+}
+
+/// The HR fields a rule's condition reads, with the value before a recent change.
+fn fields(rule: &Rule, person: &Person, previous: Option<&Person>) -> Vec<FieldValue> {
+    rule.condition
+        .attributes()
+        .into_iter()
+        .map(|name| {
+            let value = person.attribute(name);
+            let before = previous.and_then(|p| {
+                let old = p.attribute(name);
+                (old != value).then(|| old.map(|v| v.into_owned()).unwrap_or_default())
+            });
+            FieldValue {
+                name: name.to_string(),
+                value: value.map(|v| v.into_owned()).unwrap_or_default(),
+                previous: before,
+            }
+        })
+        .collect()
 }
 
 /// The entitlements Roster manages in a system; anything outside is left alone for active people.
@@ -78,10 +159,10 @@ impl ManagedScope {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredState {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DesiredState<'a> {
     /// Keyed by employee id.
-    pub accounts: BTreeMap<String, DesiredAccount>,
+    pub accounts: BTreeMap<&'a str, DesiredAccount<'a>>,
     pub scope: ManagedScope,
 }
 
@@ -151,44 +232,24 @@ fn started_recently(policy: &Policy, start_date: Date, now: Timestamp) -> bool {
         .is_ok_and(|z| now.duration_since(z.timestamp()) <= MOVER_LOOKBACK)
 }
 
-/// Entitlements the policy's rules give a person, each with the rule that gives it.
-/// `previous` (the person before a recent change) lets reasons show "Engineering → Sales".
-pub fn rule_entitlements(
-    policy: &Policy,
+/// Entitlements the policy's rules give a person, each with the first rule and role giving it.
+pub fn rule_entitlements<'a>(
+    policy: &'a Policy,
     person: &Person,
-    previous: Option<&Person>,
-) -> BTreeMap<Entitlement, Reason> {
+) -> BTreeMap<&'a Entitlement, Why<'a>> {
     let mut out = BTreeMap::new();
     for rule in &policy.rules {
         if !rule.condition.evaluate(person) {
             continue;
         }
-        let fields: Vec<FieldValue> = rule
-            .condition
-            .attributes()
-            .into_iter()
-            .map(|name| {
-                let value = person.attribute(name);
-                let before = previous.and_then(|p| {
-                    let old = p.attribute(name);
-                    (old != value).then(|| old.map(|v| v.into_owned()).unwrap_or_default())
-                });
-                FieldValue {
-                    name: name.to_string(),
-                    value: value.map(|v| v.into_owned()).unwrap_or_default(),
-                    previous: before,
-                }
-            })
-            .collect();
         for role_name in &rule.roles {
             let Some(role) = policy.roles.get(role_name) else {
                 continue;
             };
             for e in &role.entitlements {
-                out.entry(e.clone()).or_insert_with(|| Reason::Rule {
-                    rule: rule.name.clone(),
-                    role: role_name.clone(),
-                    fields: fields.clone(),
+                out.entry(e).or_insert(Why::Rule {
+                    rule,
+                    role: role_name,
                 });
             }
         }
@@ -197,12 +258,12 @@ pub fn rule_entitlements(
 }
 
 /// Evaluates the desired state of every person at `now`.
-pub fn desired_state(
-    policy: &Policy,
-    people: &[PersonRecord],
-    grants: &[Grant],
+pub fn desired_state<'a>(
+    policy: &'a Policy,
+    people: &'a [PersonRecord],
+    grants: &'a [Grant],
     now: Timestamp,
-) -> DesiredState {
+) -> DesiredState<'a> {
     let mut scope = ManagedScope {
         groups: policy.managed_groups(),
         spaces: policy.spaces.clone(),
@@ -211,10 +272,10 @@ pub fn desired_state(
     for role in policy.roles.values() {
         role.entitlements.iter().for_each(|e| scope.add(e));
     }
-    let all_grants: Vec<&Grant> = policy.grants.iter().chain(grants.iter()).collect();
+    let all_grants: Vec<&'a Grant> = policy.grants.iter().chain(grants.iter()).collect();
     // Expired grants stay in scope, or what they gave would never be taken back.
     all_grants.iter().for_each(|g| scope.add(&g.entitlement));
-    let mut grants_by_person: BTreeMap<&str, Vec<&Grant>> = BTreeMap::new();
+    let mut grants_by_person: BTreeMap<&str, Vec<&'a Grant>> = BTreeMap::new();
     for g in &all_grants {
         grants_by_person
             .entry(g.employee_id.as_str())
@@ -253,13 +314,23 @@ pub fn desired_state(
                 },
             ),
             Phase::Suspended => (false, false, Reason::OnLeave),
-            Phase::Leaver { cause } => (false, false, Reason::Leaver { cause: cause.clone() }),
+            Phase::Leaver { cause } => (
+                false,
+                false,
+                Reason::Leaver {
+                    cause: cause.clone(),
+                },
+            ),
         };
         let strip_everything = matches!(phase, Phase::Leaver { .. });
+        let previous = record
+            .previous
+            .first()
+            .filter(|p| now.duration_since(p.superseded_at) <= MOVER_LOOKBACK)
+            .map(|p| &p.person);
         let mut desired = DesiredAccount {
-            employee_id: person.employee_id.clone(),
-            email: person.email.clone(),
-            display_name: person.display_name(),
+            person,
+            previous,
             phase,
             create_if_missing,
             active,
@@ -270,61 +341,51 @@ pub fn desired_state(
             strip_everything,
         };
         if !strip_everything {
-            let recent_previous = record
-                .previous
-                .first()
-                .filter(|p| now.duration_since(p.superseded_at) <= MOVER_LOOKBACK)
-                .map(|p| &p.person);
-            desired.required = rule_entitlements(policy, person, recent_previous);
-            for g in grants_by_person
+            desired.required = rule_entitlements(policy, person);
+            for &g in grants_by_person
                 .get(person.employee_id.as_str())
                 .into_iter()
                 .flatten()
             {
-                let reason = Reason::Grant {
-                    grant_id: g.id.clone(),
-                    owner: g.owner.clone(),
-                    reason: g.reason.clone(),
-                    expires_at: g.expires_at,
-                };
                 if g.is_in_force(now) {
                     desired
                         .required
-                        .entry(g.entitlement.clone())
-                        .or_insert(reason);
-                } else if let Some(expired_at) = g.expires_at.filter(|e| *e <= now) {
-                    desired.ended.entry(g.entitlement.clone()).or_insert(
-                        Reason::GrantExpired {
-                            grant_id: g.id.clone(),
-                            expired_at,
-                        },
-                    );
+                        .entry(&g.entitlement)
+                        .or_insert(Why::Grant(g));
+                } else if g.expires_at.is_some_and(|e| e <= now) {
+                    desired
+                        .ended
+                        .entry(&g.entitlement)
+                        .or_insert(Why::GrantExpired(g));
                 }
             }
             for prev in &record.previous {
-                let until = prev.superseded_at.checked_add(grace).unwrap_or(Timestamp::MAX);
+                let until = prev
+                    .superseded_at
+                    .checked_add(grace)
+                    .unwrap_or(Timestamp::MAX);
                 let in_grace = now < until;
                 if now.duration_since(prev.superseded_at) > MOVER_LOOKBACK && !in_grace {
                     continue;
                 }
-                for (e, reason) in rule_entitlements(policy, &prev.person, None) {
-                    if desired.required.contains_key(&e) {
+                for (e, why) in rule_entitlements(policy, &prev.person) {
+                    if desired.required.contains_key(e) {
                         continue;
                     }
-                    let (rule, role) = match reason {
-                        Reason::Rule { rule, role, .. } => (rule, role),
-                        _ => continue,
+                    let Why::Rule { rule, role } = why else {
+                        continue;
                     };
                     if in_grace {
                         desired
                             .tolerated
                             .entry(e)
-                            .or_insert(Reason::MoverGrace { rule, role, until });
+                            .or_insert(Why::MoverGrace { rule, role, until });
                     } else {
-                        desired
-                            .ended
-                            .entry(e)
-                            .or_insert(Reason::MoverGraceEnded { rule, role, ended: until });
+                        desired.ended.entry(e).or_insert(Why::MoverGraceEnded {
+                            rule,
+                            role,
+                            ended: until,
+                        });
                     }
                 }
             }
@@ -332,7 +393,7 @@ pub fn desired_state(
                 !desired.required.contains_key(e) && !desired.tolerated.contains_key(e)
             });
         }
-        accounts.insert(person.employee_id.clone(), desired);
+        accounts.insert(person.employee_id.as_str(), desired);
     }
     DesiredState { accounts, scope }
 }

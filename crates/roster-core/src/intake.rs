@@ -204,8 +204,7 @@ fn parse_person(
                 reason: format!(
                     "\"{v}\" is not a date in the format {} (for example {})",
                     options.date_format,
-                    Date::constant(2026, 3, 31)
-                        .strftime(&options.date_format)
+                    Date::constant(2026, 3, 31).strftime(&options.date_format)
                 ),
             })
     };
@@ -225,7 +224,9 @@ fn parse_person(
     } else {
         PersonStatus::parse(&status_text).ok_or_else(|| Problem {
             field: "status",
-            reason: format!("unknown status \"{status_text}\" (expected active, leave or terminated)"),
+            reason: format!(
+                "unknown status \"{status_text}\" (expected active, leave or terminated)"
+            ),
         })?
     };
     let manager = get(r, "manager_id");
@@ -287,16 +288,46 @@ mod tests {
         let records = vec![
             rec(2, &[("employee_id", "E1"), ("email", "a@acme.example")]),
             rec(3, &[("employee_id", "E2"), ("email", "")]),
-            rec(4, &[("employee_id", "E3"), ("email", "c@acme.example"), ("start_date", "31/02/2026")]),
-            rec(5, &[("employee_id", "E4"), ("email", "d@acme.example"), ("manager_id", "E99")]),
+            rec(
+                4,
+                &[
+                    ("employee_id", "E3"),
+                    ("email", "c@acme.example"),
+                    ("start_date", "31/02/2026"),
+                ],
+            ),
+            rec(
+                5,
+                &[
+                    ("employee_id", "E4"),
+                    ("email", "d@acme.example"),
+                    ("manager_id", "E99"),
+                ],
+            ),
             rec(6, &[("employee_id", "E5"), ("email", "e@acme.example")]),
             rec(7, &[("employee_id", "E5"), ("email", "f@acme.example")]),
             rec(8, &[("employee_id", "E6"), ("email", "A@acme.example")]),
-            rec(9, &[("employee_id", "E7"), ("email", "g@acme.example"), ("start_date", "2026-05-01"), ("end_date", "2026-04-01")]),
+            rec(
+                9,
+                &[
+                    ("employee_id", "E7"),
+                    ("email", "g@acme.example"),
+                    ("start_date", "2026-05-01"),
+                    ("end_date", "2026-04-01"),
+                ],
+            ),
         ];
         let intake = validate("hr.csv", &records, &IntakeOptions::default());
-        let ids: Vec<&str> = intake.people.iter().map(|p| p.employee_id.as_str()).collect();
-        assert_eq!(ids, Vec::<&str>::new(), "E1 and E6 share an e-mail, so neither is accepted");
+        let ids: Vec<&str> = intake
+            .people
+            .iter()
+            .map(|p| p.employee_id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            Vec::<&str>::new(),
+            "E1 and E6 share an e-mail, so neither is accepted"
+        );
         let by_row: BTreeMap<usize, &Quarantined> =
             intake.quarantined.iter().map(|q| (q.row, q)).collect();
         assert_eq!(by_row[&3].field, "email");

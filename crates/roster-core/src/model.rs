@@ -57,23 +57,29 @@ impl ActualState {
                 operation,
             } => {
                 if !self.groups.contains(group) {
-                    return Err(TargetError::Permanent(format!("group {group} does not exist")));
+                    return Err(TargetError::Permanent(format!(
+                        "group {group} does not exist"
+                    )));
                 }
-                Ok(done(self.group_space_permissions.insert(GroupSpacePermission {
-                    group: group.clone(),
-                    space: space.clone(),
-                    operation: operation.clone(),
-                })))
+                Ok(done(self.group_space_permissions.insert(
+                    GroupSpacePermission {
+                        group: group.clone(),
+                        space: space.clone(),
+                        operation: operation.clone(),
+                    },
+                )))
             }
             Action::RevokeGroupSpacePermission {
                 group,
                 space,
                 operation,
-            } => Ok(done(self.group_space_permissions.remove(&GroupSpacePermission {
-                group: group.clone(),
-                space: space.clone(),
-                operation: operation.clone(),
-            }))),
+            } => Ok(done(self.group_space_permissions.remove(
+                &GroupSpacePermission {
+                    group: group.clone(),
+                    space: space.clone(),
+                    operation: operation.clone(),
+                },
+            ))),
             Action::CreateAccount { account, active } => {
                 if self.find_account(account).is_some() {
                     return Ok(StepOutcome::AlreadyDone);
@@ -116,10 +122,14 @@ impl ActualState {
                 if let Entitlement::Group { group } = entitlement
                     && !self.groups.contains(group)
                 {
-                    return Err(TargetError::Permanent(format!("group {group} does not exist")));
+                    return Err(TargetError::Permanent(format!(
+                        "group {group} does not exist"
+                    )));
                 }
                 let i = self.find_account(account).ok_or_else(|| missing(account))?;
-                Ok(done(self.accounts[i].entitlements.insert(entitlement.clone())))
+                Ok(done(
+                    self.accounts[i].entitlements.insert(entitlement.clone()),
+                ))
             }
             Action::Remove {
                 account,

@@ -210,7 +210,7 @@ impl Plan {
 pub fn plan(
     system: &str,
     policy: &Policy,
-    desired: &DesiredState,
+    desired: &DesiredState<'_>,
     actual: &ActualState,
     now: Timestamp,
 ) -> Plan {
@@ -265,9 +265,9 @@ pub fn plan(
     let index = AccountIndex::new(&actual.accounts);
     let mut claimed: BTreeSet<&str> = BTreeSet::new();
     let mut matched: BTreeMap<&str, &Account> = BTreeMap::new();
-    for (id, d) in &desired.accounts {
-        if let AccountMatch::Linked(a) = index.find(id, &d.email) {
-            matched.insert(id.as_str(), a);
+    for (&id, d) in &desired.accounts {
+        if let AccountMatch::Linked(a) = index.find(id, &d.person.email) {
+            matched.insert(id, a);
             claimed.insert(a.external_id.as_str());
         }
     }
@@ -280,23 +280,23 @@ pub fn plan(
                 .get(id)
                 .filter(|d| !d.strip_everything && matched.contains_key(id))
         }) {
-            Some(d) => normalise_email(&d.email),
+            Some(d) => normalise_email(&d.person.email),
             None => normalise_email(&a.email),
         };
         projected_email.entry(email).or_insert(a);
     }
-    for (id, d) in &desired.accounts {
-        if matched.contains_key(id.as_str()) {
+    for (&id, d) in &desired.accounts {
+        if matched.contains_key(id) {
             continue;
         }
-        match projected_email.get(&normalise_email(&d.email)) {
+        match projected_email.get(&normalise_email(&d.person.email)) {
             Some(a) if a.employee_id.is_none() && !claimed.contains(a.external_id.as_str()) => {
-                matched.insert(id.as_str(), a);
+                matched.insert(id, a);
                 claimed.insert(a.external_id.as_str());
             }
             Some(a) => conflicts.push(Conflict {
-                employee_id: id.clone(),
-                email: d.email.clone(),
+                employee_id: id.to_string(),
+                email: d.person.email.clone(),
                 message: format!(
                     "account {} with this e-mail belongs to employee id {}; resolve by hand (nothing was changed for this person)",
                     a.external_id,
@@ -307,11 +307,12 @@ pub fn plan(
         }
     }
 
-    for (id, d) in &desired.accounts {
-        if conflicts.iter().any(|c| &c.employee_id == id) {
+    let conflicted: BTreeSet<String> = conflicts.iter().map(|c| c.employee_id.clone()).collect();
+    for (&id, d) in &desired.accounts {
+        if conflicted.contains(id) {
             continue;
         }
-        account_changes(d, matched.get(id.as_str()).copied(), desired, &mut changes);
+        account_changes(d, matched.get(id).copied(), desired, &mut changes);
     }
 
     changes.sort_by(|a, b| {
@@ -340,7 +341,10 @@ pub fn plan(
         ..PlanSummary::default()
     };
     for c in &changes {
-        *summary.by_kind.entry(c.action.kind().to_string()).or_default() += 1;
+        *summary
+            .by_kind
+            .entry(c.action.kind().to_string())
+            .or_default() += 1;
     }
     for event in people.values() {
         match event {
@@ -391,15 +395,16 @@ fn sort_key(a: &Action) -> (String, String) {
 }
 
 fn account_changes(
-    d: &DesiredAccount,
+    d: &DesiredAccount<'_>,
     existing: Option<&Account>,
-    desired: &DesiredState,
+    desired: &DesiredState<'_>,
     out: &mut Vec<Change>,
 ) {
+    let display_name = d.person.display_name();
     let account = AccountRef {
-        employee_id: d.employee_id.clone(),
-        email: d.email.clone(),
-        display_name: d.display_name.clone(),
+        employee_id: d.person.employee_id.clone(),
+        email: d.person.email.clone(),
+        display_name: display_name.clone(),
         external_id: existing.map(|a| a.external_id.clone()),
     };
     let Some(existing) = existing else {
@@ -411,13 +416,13 @@ fn account_changes(
                 },
                 reason: d.activity_reason.clone(),
             });
-            for (e, reason) in &d.required {
+            for (&e, why) in &d.required {
                 out.push(Change {
                     action: Action::Add {
                         account: account.clone(),
                         entitlement: e.clone(),
                     },
-                    reason: reason.clone(),
+                    reason: d.reason(why),
                 });
             }
         }
@@ -444,24 +449,24 @@ fn account_changes(
     }
 
     let mut fields = Vec::new();
-    if existing.employee_id.as_deref() != Some(d.employee_id.as_str()) {
+    if existing.employee_id.as_deref() != Some(d.person.employee_id.as_str()) {
         fields.push(FieldValue {
             name: "employee_id".into(),
-            value: d.employee_id.clone(),
+            value: d.person.employee_id.clone(),
             previous: Some(existing.employee_id.clone().unwrap_or_default()),
         });
     }
-    if normalise_email(&existing.email) != normalise_email(&d.email) {
+    if normalise_email(&existing.email) != normalise_email(&d.person.email) {
         fields.push(FieldValue {
             name: "email".into(),
-            value: d.email.clone(),
+            value: d.person.email.clone(),
             previous: Some(existing.email.clone()),
         });
     }
-    if existing.display_name != d.display_name {
+    if existing.display_name != display_name {
         fields.push(FieldValue {
             name: "display_name".into(),
-            value: d.display_name.clone(),
+            value: display_name.clone(),
             previous: Some(existing.display_name.clone()),
         });
     }
@@ -488,21 +493,23 @@ fn account_changes(
             reason: d.activity_reason.clone(),
         });
     }
-    for (e, reason) in &d.required {
+    for (&e, why) in &d.required {
         if !existing.entitlements.contains(e) {
             out.push(Change {
                 action: Action::Add {
                     account: account.clone(),
                     entitlement: e.clone(),
                 },
-                reason: reason.clone(),
+                reason: d.reason(why),
             });
         }
     }
     for e in &existing.entitlements {
-        if desired.scope.covers(e) && !d.required.contains_key(e) && !d.tolerated.contains_key(e)
-        {
-            let reason = d.ended.get(e).cloned().unwrap_or(Reason::NotCovered);
+        if desired.scope.covers(e) && !d.required.contains_key(e) && !d.tolerated.contains_key(e) {
+            let reason = d
+                .ended
+                .get(e)
+                .map_or(Reason::NotCovered, |why| d.reason(why));
             out.push(Change {
                 action: Action::Remove {
                     account: account.clone(),
@@ -514,7 +521,7 @@ fn account_changes(
     }
 }
 
-fn classify(changes: &[Change], desired: &DesiredState) -> BTreeMap<String, PersonEvent> {
+fn classify(changes: &[Change], desired: &DesiredState<'_>) -> BTreeMap<String, PersonEvent> {
     let mut out: BTreeMap<String, PersonEvent> = BTreeMap::new();
     for c in changes {
         let Some(account) = c.action.account() else {
@@ -542,6 +549,9 @@ fn classify(changes: &[Change], desired: &DesiredState) -> BTreeMap<String, Pers
             *slot = event;
         }
     }
-    debug_assert!(out.keys().all(|k| desired.accounts.contains_key(k)));
+    debug_assert!(
+        out.keys()
+            .all(|k| desired.accounts.contains_key(k.as_str()))
+    );
     out
 }

@@ -94,7 +94,7 @@ pub struct Role {
     pub entitlements: BTreeSet<Entitlement>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rule {
     pub name: String,
     pub condition: Condition,
@@ -257,10 +257,9 @@ impl Locator<'_> {
         let offset = offset.min(self.text.len());
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
-        let column = before
-            .rfind('\n')
-            .map_or(before.chars().count(), |nl| before[nl + 1..].chars().count())
-            + 1;
+        let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
+            before[nl + 1..].chars().count()
+        }) + 1;
         PolicyError {
             line,
             column,
@@ -332,34 +331,62 @@ impl Policy {
                     format!("custom attribute \"{name}\" clashes with a standard person attribute"),
                 ));
             } else if !is_identifier(name) {
-                errors.push(loc.span(attr, format!("custom attribute \"{name}\" must be letters, digits and underscores")));
+                errors.push(loc.span(
+                    attr,
+                    format!("custom attribute \"{name}\" must be letters, digits and underscores"),
+                ));
             } else if !custom_attributes.insert(name.clone()) {
                 errors.push(loc.span(attr, format!("duplicate custom attribute \"{name}\"")));
             }
         }
 
-        let days = |v: &Option<Spanned<i64>>, default: u32, what: &str, errors: &mut Vec<PolicyError>| match v {
+        let days = |v: &Option<Spanned<i64>>,
+                    default: u32,
+                    what: &str,
+                    errors: &mut Vec<PolicyError>| match v {
             None => default,
             Some(d) if (0..=365).contains(d.get_ref()) => *d.get_ref() as u32,
             Some(d) => {
-                errors.push(loc.span(d, format!("{what} must be between 0 and 365 days, not {}", d.get_ref())));
+                errors.push(loc.span(
+                    d,
+                    format!("{what} must be between 0 and 365 days, not {}", d.get_ref()),
+                ));
                 default
             }
         };
         let lifecycle = Lifecycle {
-            preprovision_days: days(&file.lifecycle.preprovision_days, 3, "preprovision_days", &mut errors),
+            preprovision_days: days(
+                &file.lifecycle.preprovision_days,
+                3,
+                "preprovision_days",
+                &mut errors,
+            ),
             activate: file.lifecycle.activate.unwrap_or(Activation::OnStartDate),
-            mover_grace_days: days(&file.lifecycle.mover_grace_days, 7, "mover_grace_days", &mut errors),
+            mover_grace_days: days(
+                &file.lifecycle.mover_grace_days,
+                7,
+                "mover_grace_days",
+                &mut errors,
+            ),
             leaver: file.lifecycle.leaver.unwrap_or(LeaverCutoff::EndOfDay),
             on_leave: file.lifecycle.on_leave.unwrap_or(OnLeave::Suspend),
-            missing_from_source: file.lifecycle.missing_from_source.unwrap_or(MissingFromSource::Leaver),
+            missing_from_source: file
+                .lifecycle
+                .missing_from_source
+                .unwrap_or(MissingFromSource::Leaver),
         };
 
         let max_revoke_share = match &file.safety.max_revoke_share {
             None => 0.10,
             Some(s) if *s.get_ref() > 0.0 && *s.get_ref() <= 1.0 => *s.get_ref(),
             Some(s) => {
-                errors.push(loc.span(s, format!("max_revoke_share must be above 0 and at most 1 (0.10 means 10 %), not {}", s.get_ref())));
+                errors.push(loc.span(
+                    s,
+                    format!(
+                        "max_revoke_share must be above 0 and at most 1 (0.10 means 10 %), not {}",
+                        s.get_ref()
+                    ),
+                ));
                 0.10
             }
         };
@@ -379,7 +406,14 @@ impl Policy {
         for role in role_sections.values() {
             for inc in &role.includes {
                 if !role_sections.contains_key(inc.get_ref()) {
-                    errors.push(loc.span(inc, format!("unknown role \"{}\" in includes of role \"{}\"", inc.get_ref(), role.name.get_ref())));
+                    errors.push(loc.span(
+                        inc,
+                        format!(
+                            "unknown role \"{}\" in includes of role \"{}\"",
+                            inc.get_ref(),
+                            role.name.get_ref()
+                        ),
+                    ));
                 }
             }
             for g in &role.groups {
@@ -394,20 +428,37 @@ impl Policy {
             }
             for (space, ops) in &role.spaces {
                 check_operations(ops, &loc, &mut errors);
-                check_read_first(ops, &format!("role \"{}\" on space \"{space}\"", role.name.get_ref()), &loc, &mut errors);
+                check_read_first(
+                    ops,
+                    &format!("role \"{}\" on space \"{space}\"", role.name.get_ref()),
+                    &loc,
+                    &mut errors,
+                );
             }
         }
         let cyclic = find_role_cycles(&role_sections);
         for (name, cycle) in &cyclic {
             let role = role_sections[name];
-            errors.push(loc.span(&role.name, format!("role \"{name}\" includes itself through {}", cycle.join(" → "))));
+            errors.push(loc.span(
+                &role.name,
+                format!(
+                    "role \"{name}\" includes itself through {}",
+                    cycle.join(" → ")
+                ),
+            ));
         }
         let mut roles = BTreeMap::new();
         for name in role_sections.keys() {
             let mut entitlements = BTreeSet::new();
             let mut seen = BTreeSet::new();
             flatten_role(name, &role_sections, &mut seen, &mut entitlements);
-            roles.insert(name.clone(), Role { name: name.clone(), entitlements });
+            roles.insert(
+                name.clone(),
+                Role {
+                    name: name.clone(),
+                    entitlements,
+                },
+            );
         }
 
         // Rules.
@@ -420,7 +471,10 @@ impl Policy {
             }
             for r in &rule.roles {
                 if !role_sections.contains_key(r.get_ref()) {
-                    errors.push(loc.span(r, format!("unknown role \"{}\" in rule \"{name}\"", r.get_ref())));
+                    errors.push(loc.span(
+                        r,
+                        format!("unknown role \"{}\" in rule \"{name}\"", r.get_ref()),
+                    ));
                 }
             }
             if rule.roles.is_empty() {
@@ -430,7 +484,9 @@ impl Policy {
             match Condition::parse_with_attributes(rule.when.get_ref()) {
                 Ok((condition, attrs)) => {
                     for a in attrs {
-                        if !STANDARD_ATTRIBUTES.contains(&a.name.as_str()) && !custom_attributes.contains(&a.name) {
+                        if !STANDARD_ATTRIBUTES.contains(&a.name.as_str())
+                            && !custom_attributes.contains(&a.name)
+                        {
                             errors.push(loc.at(base + a.offset, format!(
                                 "unknown attribute \"{}\" in rule \"{name}\" (declare custom attributes in [people] custom_attributes)",
                                 a.name
@@ -443,7 +499,10 @@ impl Policy {
                         roles: rule.roles.iter().map(|r| r.get_ref().clone()).collect(),
                     });
                 }
-                Err(e) => errors.push(loc.at(base + e.offset, format!("bad condition in rule \"{name}\": {}", e.message))),
+                Err(e) => errors.push(loc.at(
+                    base + e.offset,
+                    format!("bad condition in rule \"{name}\": {}", e.message),
+                )),
             }
         }
 
@@ -459,7 +518,12 @@ impl Policy {
             }
             for (group, ops) in &space.groups {
                 check_operations(ops, &loc, &mut errors);
-                check_read_first(ops, &format!("group \"{group}\" on space \"{key}\""), &loc, &mut errors);
+                check_read_first(
+                    ops,
+                    &format!("group \"{group}\" on space \"{key}\""),
+                    &loc,
+                    &mut errors,
+                );
                 for op in ops {
                     group_space_permissions.insert(GroupSpacePermission {
                         group: group.clone(),
@@ -540,29 +604,41 @@ pub fn parse_expiry(text: &str, tz: &TimeZone) -> Option<Timestamp> {
     }
     let date: jiff::civil::Date = text.parse().ok()?;
     let next = date.tomorrow().ok()?;
-    next.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp())
+    next.to_zoned_datetime(tz.clone())
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn check_operations(ops: &[Spanned<String>], loc: &Locator<'_>, errors: &mut Vec<PolicyError>) {
     for op in ops {
         if !SPACE_OPERATIONS.contains(&op.get_ref().as_str()) {
-            errors.push(loc.span(op, format!(
-                "unknown space operation \"{}\" (known: {})",
-                op.get_ref(),
-                SPACE_OPERATIONS.join(", ")
-            )));
+            errors.push(loc.span(
+                op,
+                format!(
+                    "unknown space operation \"{}\" (known: {})",
+                    op.get_ref(),
+                    SPACE_OPERATIONS.join(", ")
+                ),
+            ));
         }
     }
 }
 
 /// Confluence refuses any space permission without read, and removing read removes the rest.
-fn check_read_first(ops: &[Spanned<String>], what: &str, loc: &Locator<'_>, errors: &mut Vec<PolicyError>) {
+fn check_read_first(
+    ops: &[Spanned<String>],
+    what: &str,
+    loc: &Locator<'_>,
+    errors: &mut Vec<PolicyError>,
+) {
     if let Some(first) = ops.first()
         && !ops.iter().any(|o| o.get_ref() == crate::state::READ)
     {
@@ -604,7 +680,9 @@ fn find_role_cycles(roles: &BTreeMap<String, &RoleSection>) -> BTreeMap<String, 
         let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
         let mut visited = BTreeSet::new();
         while let Some((node, path)) = stack.pop() {
-            let Some(role) = roles.get(&node) else { continue };
+            let Some(role) = roles.get(&node) else {
+                continue;
+            };
             for inc in &role.includes {
                 let next = inc.get_ref();
                 if next == start {
@@ -665,24 +743,40 @@ groups = { eng = ["read", "fly"] }
                 .unwrap_or_else(|| panic!("no error containing {needle:?} in {msgs:#?}"))
                 .clone()
         };
-        assert_eq!(find("duplicate role name"), "14:8: duplicate role name \"eng\"");
+        assert_eq!(
+            find("duplicate role name"),
+            "14:8: duplicate role name \"eng\""
+        );
         assert!(find("includes itself").starts_with("5:8:"));
         assert!(find("includes itself").contains("eng → base → eng"));
         assert_eq!(
             find("unknown attribute"),
             "18:9: unknown attribute \"departmnt\" in rule \"engineers\" (declare custom attributes in [people] custom_attributes)"
         );
-        assert_eq!(find("unknown role \"enginering\""), "19:10: unknown role \"enginering\" in rule \"engineers\"");
-        assert!(find("bad condition").starts_with("23:20:"), "{}", find("bad condition"));
+        assert_eq!(
+            find("unknown role \"enginering\""),
+            "19:10: unknown role \"enginering\" in rule \"engineers\""
+        );
+        assert!(
+            find("bad condition").starts_with("23:20:"),
+            "{}",
+            find("bad condition")
+        );
         assert!(find("unknown space operation").starts_with("28:27:"));
     }
 
     #[test]
     fn syntax_and_unknown_keys_are_located() {
-        let errs = Policy::parse("[lifecycle]\npreprovison_days = 3\n").unwrap_err().0;
+        let errs = Policy::parse("[lifecycle]\npreprovison_days = 3\n")
+            .unwrap_err()
+            .0;
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].line, 2);
-        assert!(errs[0].message.contains("preprovison_days"), "{}", errs[0].message);
+        assert!(
+            errs[0].message.contains("preprovison_days"),
+            "{}",
+            errs[0].message
+        );
         let errs = Policy::parse("[[roles]\nname = 1").unwrap_err().0;
         assert_eq!(errs[0].line, 1);
     }
@@ -704,9 +798,18 @@ spaces = { ENG = ["read"] }
         )
         .unwrap();
         let eng = &p.roles["eng"];
-        assert!(eng.entitlements.contains(&Entitlement::group("confluence-users")));
-        assert!(eng.entitlements.contains(&Entitlement::licence("confluence")));
-        assert!(eng.entitlements.contains(&Entitlement::space("ENG", "read")));
+        assert!(
+            eng.entitlements
+                .contains(&Entitlement::group("confluence-users"))
+        );
+        assert!(
+            eng.entitlements
+                .contains(&Entitlement::licence("confluence"))
+        );
+        assert!(
+            eng.entitlements
+                .contains(&Entitlement::space("ENG", "read"))
+        );
         assert_eq!(p.lifecycle.preprovision_days, 3);
         assert_eq!(p.safety.max_revoke_share, 0.10);
         assert_eq!(p.time_zone_name, "UTC");

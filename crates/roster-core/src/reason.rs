@@ -69,11 +69,15 @@ pub enum Reason {
     /// Held in a managed group, space or product, but no rule or grant gives it.
     NotCovered,
     /// The policy's `[[spaces]]` table gives (or no longer gives) a group this permission.
-    SpacePolicy { space: String },
+    SpacePolicy {
+        space: String,
+    },
     /// A role or space bundle names this group, so it must exist.
     GroupNeeded,
     /// The account's e-mail, name or employee link differ from HR.
-    Identity { fields: Vec<FieldValue> },
+    Identity {
+        fields: Vec<FieldValue>,
+    },
 }
 
 impl std::fmt::Display for Reason {

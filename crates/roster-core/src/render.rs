@@ -16,14 +16,26 @@ fn sign(action: &Action) -> char {
 fn describe(action: &Action) -> String {
     match action {
         Action::CreateGroup { group } => format!("create group {group}"),
-        Action::GrantGroupSpacePermission { group, space, operation } => {
+        Action::GrantGroupSpacePermission {
+            group,
+            space,
+            operation,
+        } => {
             format!("grant {operation} on space {space} to group {group}")
         }
-        Action::RevokeGroupSpacePermission { group, space, operation } => {
+        Action::RevokeGroupSpacePermission {
+            group,
+            space,
+            operation,
+        } => {
             format!("revoke {operation} on space {space} from group {group}")
         }
         Action::CreateAccount { active, .. } => {
-            if *active { "create account".into() } else { "create account (inactive)".into() }
+            if *active {
+                "create account".into()
+            } else {
+                "create account (inactive)".into()
+            }
         }
         Action::UpdateAccount { .. } => "update account".into(),
         Action::ActivateAccount { .. } => "activate account".into(),
@@ -37,13 +49,19 @@ fn describe(action: &Action) -> String {
 fn entitlement_object(e: &crate::state::Entitlement) -> String {
     match e {
         crate::state::Entitlement::Group { group } => group.clone(),
-        crate::state::Entitlement::SpacePermission { space, operation } => format!("{operation} on {space}"),
+        crate::state::Entitlement::SpacePermission { space, operation } => {
+            format!("{operation} on {space}")
+        }
         crate::state::Entitlement::Licence { product } => product.clone(),
     }
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// The plan's headline, e.g. "3 joiners, 1 mover, 2 leavers (41 changes)".
@@ -56,7 +74,10 @@ pub fn headline(plan: &Plan) -> String {
         plural(s.leavers, "leaver")
     );
     if s.other_people > 0 {
-        text.push_str(&format!(", {} with other access changes", plural(s.other_people, "person")));
+        text.push_str(&format!(
+            ", {} with other access changes",
+            plural(s.other_people, "person")
+        ));
     }
     text.push_str(&format!(" ({})", plural(s.changes, "change")));
     text
@@ -73,38 +94,67 @@ pub fn render_plan(plan: &Plan) -> String {
         headline(plan)
     );
     if plan.is_empty() {
-        let _ = writeln!(out, "\nNothing to change: {} is in the desired state.", plan.system);
+        let _ = writeln!(
+            out,
+            "\nNothing to change: {} is in the desired state.",
+            plan.system
+        );
     }
-    let (system_changes, account_changes): (Vec<&Change>, Vec<&Change>) =
-        plan.changes.iter().partition(|c| c.action.account().is_none());
+    let (system_changes, account_changes): (Vec<&Change>, Vec<&Change>) = plan
+        .changes
+        .iter()
+        .partition(|c| c.action.account().is_none());
     if !system_changes.is_empty() {
         let _ = writeln!(out, "\nGroups and space permissions");
         for c in system_changes {
-            let _ = writeln!(out, "  {} {:<52} {}", sign(&c.action), describe(&c.action), c.reason);
+            let _ = writeln!(
+                out,
+                "  {} {:<52} {}",
+                sign(&c.action),
+                describe(&c.action),
+                c.reason
+            );
         }
     }
     let mut by_person: BTreeMap<(u8, String), Vec<&Change>> = BTreeMap::new();
     for c in account_changes {
-        let Some(a) = c.action.account() else { continue };
+        let Some(a) = c.action.account() else {
+            continue;
+        };
         let order = match plan.people.get(&a.employee_id) {
             Some(PersonEvent::Joiner) => 0,
             Some(PersonEvent::Mover) => 1,
             Some(PersonEvent::Leaver) => 2,
             _ => 3,
         };
-        by_person.entry((order, a.email.clone())).or_default().push(c);
+        by_person
+            .entry((order, a.email.clone()))
+            .or_default()
+            .push(c);
     }
     for ((_, email), changes) in &by_person {
-        let Some(a) = changes[0].action.account() else { continue };
+        let Some(a) = changes[0].action.account() else {
+            continue;
+        };
         let event = match plan.people.get(&a.employee_id) {
             Some(PersonEvent::Joiner) => "joiner",
             Some(PersonEvent::Mover) => "mover",
             Some(PersonEvent::Leaver) => "leaver",
             _ => "access change",
         };
-        let _ = writeln!(out, "\n{email} ({}, {}) — {event}", a.display_name, a.employee_id);
+        let _ = writeln!(
+            out,
+            "\n{email} ({}, {}) — {event}",
+            a.display_name, a.employee_id
+        );
         for c in changes {
-            let _ = writeln!(out, "  {} {:<52} {}", sign(&c.action), describe(&c.action), c.reason);
+            let _ = writeln!(
+                out,
+                "  {} {:<52} {}",
+                sign(&c.action),
+                describe(&c.action),
+                c.reason
+            );
         }
     }
     if !plan.conflicts.is_empty() {
@@ -122,7 +172,9 @@ pub fn render_plan(plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "\n{} managed accounts, {} losing access in this plan, {} accounts matching no person (left alone)",
-        plan.summary.managed_accounts, plan.summary.revoking_accounts, plan.summary.unmatched_accounts
+        plan.summary.managed_accounts,
+        plan.summary.revoking_accounts,
+        plan.summary.unmatched_accounts
     );
     if let Some(hold) = &plan.hold {
         let _ = writeln!(out, "\nHELD — {}", hold.message);

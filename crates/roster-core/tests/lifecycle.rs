@@ -6,7 +6,9 @@ use roster_core::desired::{Phase, desired_state, phase};
 use roster_core::person::PreviousVersion;
 use roster_core::plan::{Action, PersonEvent};
 use roster_core::reason::Reason;
-use roster_core::{Account, ActualState, Entitlement, Grant, Person, PersonRecord, PersonStatus, Policy, plan};
+use roster_core::{
+    Account, ActualState, Entitlement, Grant, Person, PersonRecord, PersonStatus, Policy, plan,
+};
 
 const POLICY: &str = r#"
 [company]
@@ -80,20 +82,35 @@ fn joiner_is_preprovisioned_inactive_then_activated_on_start_date() {
     p.start_date = Some(Date::constant(2026, 12, 1));
     let record = PersonRecord::new(p);
     // 4 days before: nothing yet.
-    assert!(matches!(phase(&policy, &record, at("2026-11-27T10:00:00Z")), Phase::NotYetProvisioned { .. }));
+    assert!(matches!(
+        phase(&policy, &record, at("2026-11-27T10:00:00Z")),
+        Phase::NotYetProvisioned { .. }
+    ));
     // 3 days before (Paris): created inactive with its groups.
     let now = at("2026-11-28T10:00:00Z");
     let d = desired_state(&policy, std::slice::from_ref(&record), &[], now);
     let pl = plan("wiki", &policy, &d, &state(vec![]), now);
-    assert!(matches!(pl.changes[0].action, Action::CreateAccount { active: false, .. }));
+    assert!(matches!(
+        pl.changes[0].action,
+        Action::CreateAccount { active: false, .. }
+    ));
     assert!(pl.changes.iter().any(|c| matches!(&c.action, Action::Add { entitlement, .. } if entitlement == &Entitlement::group("eng"))));
     assert_eq!(pl.people["E1"], PersonEvent::Joiner);
     // Start date at 00:30 Paris time (23:30 UTC the day before): activated.
     let now = at("2026-11-30T23:30:00Z");
     let d = desired_state(&policy, std::slice::from_ref(&record), &[], now);
-    let pl = plan("wiki", &policy, &d, &state(vec![account(&["eng"], false)]), now);
+    let pl = plan(
+        "wiki",
+        &policy,
+        &d,
+        &state(vec![account(&["eng"], false)]),
+        now,
+    );
     assert_eq!(pl.changes.len(), 1);
-    assert!(matches!(pl.changes[0].action, Action::ActivateAccount { .. }));
+    assert!(matches!(
+        pl.changes[0].action,
+        Action::ActivateAccount { .. }
+    ));
     assert!(matches!(pl.changes[0].reason, Reason::Joiner { .. }));
 }
 
@@ -103,7 +120,10 @@ fn mover_gets_new_role_at_once_and_loses_old_after_grace() {
     let moved_at = at("2026-11-20T09:00:00Z");
     let record = PersonRecord {
         person: person("Sales"),
-        previous: vec![PreviousVersion { person: person("Engineering"), superseded_at: moved_at }],
+        previous: vec![PreviousVersion {
+            person: person("Engineering"),
+            superseded_at: moved_at,
+        }],
         absent_since: None,
     };
     let actual = state(vec![account(&["eng"], true)]);
@@ -111,8 +131,13 @@ fn mover_gets_new_role_at_once_and_loses_old_after_grace() {
     let d = desired_state(&policy, std::slice::from_ref(&record), &[], now);
     let pl = plan("wiki", &policy, &d, &actual, now);
     assert_eq!(pl.changes.len(), 1, "{:#?}", pl.changes);
-    assert!(matches!(&pl.changes[0].action, Action::Add { entitlement, .. } if entitlement == &Entitlement::group("sales")));
-    assert_eq!(pl.changes[0].reason.to_string(), "rule \"sellers\": department Engineering → Sales");
+    assert!(
+        matches!(&pl.changes[0].action, Action::Add { entitlement, .. } if entitlement == &Entitlement::group("sales"))
+    );
+    assert_eq!(
+        pl.changes[0].reason.to_string(),
+        "rule \"sellers\": department Engineering → Sales"
+    );
     assert_eq!(pl.people["E1"], PersonEvent::Mover);
 
     let actual = state(vec![account(&["eng", "sales"], true)]);
@@ -120,8 +145,13 @@ fn mover_gets_new_role_at_once_and_loses_old_after_grace() {
     let d = desired_state(&policy, std::slice::from_ref(&record), &[], now);
     let pl = plan("wiki", &policy, &d, &actual, now);
     assert_eq!(pl.changes.len(), 1, "{:#?}", pl.changes);
-    assert!(matches!(&pl.changes[0].action, Action::Remove { entitlement, .. } if entitlement == &Entitlement::group("eng")));
-    assert!(matches!(pl.changes[0].reason, Reason::MoverGraceEnded { .. }));
+    assert!(
+        matches!(&pl.changes[0].action, Action::Remove { entitlement, .. } if entitlement == &Entitlement::group("eng"))
+    );
+    assert!(matches!(
+        pl.changes[0].reason,
+        Reason::MoverGraceEnded { .. }
+    ));
 }
 
 #[test]
@@ -132,7 +162,10 @@ fn leaver_loses_access_at_end_of_day_company_time() {
     p.status = PersonStatus::Terminated;
     let record = PersonRecord::new(p);
     // 23:30 Paris on the end date is still the end date.
-    assert_eq!(phase(&policy, &record, at("2026-11-20T22:30:00Z")), Phase::Active);
+    assert_eq!(
+        phase(&policy, &record, at("2026-11-20T22:30:00Z")),
+        Phase::Active
+    );
     // Midnight Paris (23:00 UTC) the access ends.
     let now = at("2026-11-20T23:00:00Z");
     assert!(matches!(phase(&policy, &record, now), Phase::Leaver { .. }));
@@ -140,7 +173,14 @@ fn leaver_loses_access_at_end_of_day_company_time() {
     let d = desired_state(&policy, std::slice::from_ref(&record), &[], now);
     let pl = plan("wiki", &policy, &d, &actual, now);
     let kinds: Vec<&str> = pl.changes.iter().map(|c| c.action.kind()).collect();
-    assert_eq!(kinds, ["remove from group", "remove from group", "deactivate account"]);
+    assert_eq!(
+        kinds,
+        [
+            "remove from group",
+            "remove from group",
+            "deactivate account"
+        ]
+    );
     assert_eq!(pl.people["E1"], PersonEvent::Leaver);
 }
 
@@ -150,15 +190,35 @@ fn leave_of_absence_suspends_and_return_reactivates_with_access_kept() {
     let mut p = person("Engineering");
     p.status = PersonStatus::Leave;
     let now = at("2026-11-23T10:00:00Z");
-    let d = desired_state(&policy, &[PersonRecord::new(p.clone())], &[], now);
-    let pl = plan("wiki", &policy, &d, &state(vec![account(&["eng"], true)]), now);
+    let records = [PersonRecord::new(p.clone())];
+    let d = desired_state(&policy, &records, &[], now);
+    let pl = plan(
+        "wiki",
+        &policy,
+        &d,
+        &state(vec![account(&["eng"], true)]),
+        now,
+    );
     assert_eq!(pl.changes.len(), 1);
-    assert!(matches!(pl.changes[0].action, Action::DeactivateAccount { .. }));
+    assert!(matches!(
+        pl.changes[0].action,
+        Action::DeactivateAccount { .. }
+    ));
     p.status = PersonStatus::Active;
-    let d = desired_state(&policy, &[PersonRecord::new(p)], &[], now);
-    let pl = plan("wiki", &policy, &d, &state(vec![account(&["eng"], false)]), now);
+    let records = [PersonRecord::new(p)];
+    let d = desired_state(&policy, &records, &[], now);
+    let pl = plan(
+        "wiki",
+        &policy,
+        &d,
+        &state(vec![account(&["eng"], false)]),
+        now,
+    );
     assert_eq!(pl.changes.len(), 1);
-    assert!(matches!(pl.changes[0].action, Action::ActivateAccount { .. }));
+    assert!(matches!(
+        pl.changes[0].action,
+        Action::ActivateAccount { .. }
+    ));
 }
 
 #[test]
@@ -178,13 +238,26 @@ fn expired_grant_is_revoked_and_unexpired_grant_is_kept() {
     acct.entitlements.insert(Entitlement::space("FIN", "read"));
     let actual = state(vec![acct]);
     let now = at("2026-11-29T00:00:00Z");
-    let d = desired_state(&policy, std::slice::from_ref(&record), std::slice::from_ref(&grant), now);
+    let d = desired_state(
+        &policy,
+        std::slice::from_ref(&record),
+        std::slice::from_ref(&grant),
+        now,
+    );
     assert!(plan("wiki", &policy, &d, &actual, now).is_empty());
     let now = at("2026-11-30T00:00:00Z");
-    let d = desired_state(&policy, std::slice::from_ref(&record), std::slice::from_ref(&grant), now);
+    let d = desired_state(
+        &policy,
+        std::slice::from_ref(&record),
+        std::slice::from_ref(&grant),
+        now,
+    );
     let pl = plan("wiki", &policy, &d, &actual, now);
     assert_eq!(pl.changes.len(), 1);
-    assert_eq!(pl.changes[0].reason.to_string(), "grant REQ-7 expired 2026-11-30 00:00 UTC");
+    assert_eq!(
+        pl.changes[0].reason.to_string(),
+        "grant REQ-7 expired 2026-11-30 00:00 UTC"
+    );
 }
 
 #[test]
@@ -211,5 +284,9 @@ fn mass_revocation_is_held() {
     let d = desired_state(&policy, &records, &[], now);
     let pl = plan("wiki", &policy, &d, &state(accounts), now);
     let hold = pl.hold.expect("60 % revocation must be held");
-    assert!(hold.message.contains("12 of 20 managed accounts (60 %)"), "{}", hold.message);
+    assert!(
+        hold.message.contains("12 of 20 managed accounts (60 %)"),
+        "{}",
+        hold.message
+    );
 }

@@ -12,7 +12,9 @@ use roster_core::desired::{Phase, desired_state, phase};
 use roster_core::person::PreviousVersion;
 use roster_core::plan::Action;
 use roster_core::state::GroupSpacePermission;
-use roster_core::{Account, ActualState, Entitlement, Grant, Person, PersonRecord, PersonStatus, Policy, plan};
+use roster_core::{
+    Account, ActualState, Entitlement, Grant, Person, PersonRecord, PersonStatus, Policy, plan,
+};
 
 const DEPARTMENTS: &[&str] = &["Engineering", "Sales", "Finance"];
 const TYPES: &[&str] = &["full_time", "contractor"];
@@ -106,7 +108,10 @@ fn person_strategy() -> impl Strategy<Value = (usize, usize, usize, Option<i64>,
     )
 }
 
-fn make_person(i: usize, (dept, ty, status, start, end): (usize, usize, usize, Option<i64>, Option<i64>)) -> Person {
+fn make_person(
+    i: usize,
+    (dept, ty, status, start, end): (usize, usize, usize, Option<i64>, Option<i64>),
+) -> Person {
     let start_date = start.map(day);
     let end_date = match (start, end) {
         (Some(s), Some(e)) if e < s => Some(day(s)),
@@ -123,7 +128,11 @@ fn make_person(i: usize, (dept, ty, status, start, end): (usize, usize, usize, O
         manager_id: None,
         location: String::new(),
         employment_type: TYPES[ty].into(),
-        status: [PersonStatus::Active, PersonStatus::Leave, PersonStatus::Terminated][status],
+        status: [
+            PersonStatus::Active,
+            PersonStatus::Leave,
+            PersonStatus::Terminated,
+        ][status],
         start_date,
         end_date,
         custom: Default::default(),
@@ -141,7 +150,8 @@ struct Scenario {
 fn entitlement_strategy() -> impl Strategy<Value = Entitlement> {
     prop_oneof![
         (0usize..GROUPS.len()).prop_map(|g| Entitlement::group(GROUPS[g])),
-        (0usize..SPACES.len(), 0usize..OPS.len()).prop_map(|(s, o)| Entitlement::space(SPACES[s], OPS[o])),
+        (0usize..SPACES.len(), 0usize..OPS.len())
+            .prop_map(|(s, o)| Entitlement::space(SPACES[s], OPS[o])),
         Just(Entitlement::licence("confluence")),
     ]
 }
@@ -155,16 +165,42 @@ fn scenario_strategy() -> impl Strategy<Value = Scenario> {
         ),
         0..10,
     );
-    let grants = prop::collection::vec((0usize..12, entitlement_strategy(), prop::option::of(-5i64..5)), 0..4);
+    let grants = prop::collection::vec(
+        (
+            0usize..12,
+            entitlement_strategy(),
+            prop::option::of(-5i64..5),
+        ),
+        0..4,
+    );
     // Accounts: owner index (people or orphans), how linked, active, entitlements.
     let accounts = prop::collection::vec(
-        (0usize..14, 0u8..3, any::<bool>(), prop::collection::btree_set(entitlement_strategy(), 0..5)),
+        (
+            0usize..14,
+            0u8..3,
+            any::<bool>(),
+            prop::collection::btree_set(entitlement_strategy(), 0..5),
+        ),
         0..12,
     );
     let groups = prop::collection::btree_set(0usize..GROUPS.len(), 0..GROUPS.len());
-    let group_perms = prop::collection::btree_set((0usize..GROUPS.len(), 0usize..SPACES.len(), 0usize..OPS.len()), 0..6);
-    (policy_strategy(), people, grants, accounts, groups, group_perms).prop_map(
-        |(policy, people, grants, accounts, groups, group_perms)| {
+    let group_perms = prop::collection::btree_set(
+        (
+            0usize..GROUPS.len(),
+            0usize..SPACES.len(),
+            0usize..OPS.len(),
+        ),
+        0..6,
+    );
+    (
+        policy_strategy(),
+        people,
+        grants,
+        accounts,
+        groups,
+        group_perms,
+    )
+        .prop_map(|(policy, people, grants, accounts, groups, group_perms)| {
             let people: Vec<PersonRecord> = people
                 .into_iter()
                 .enumerate()
@@ -176,7 +212,8 @@ fn scenario_strategy() -> impl Strategy<Value = Scenario> {
                             superseded_at: now() - SignedDuration::from_hours(24 * days_ago),
                         });
                     }
-                    record.absent_since = absent.map(|d| now() - SignedDuration::from_hours(24 * d));
+                    record.absent_since =
+                        absent.map(|d| now() - SignedDuration::from_hours(24 * d));
                     record
                 })
                 .collect();
@@ -231,9 +268,13 @@ fn scenario_strategy() -> impl Strategy<Value = Scenario> {
                     })
                     .collect(),
             };
-            Scenario { policy, people, grants, actual }
-        },
-    )
+            Scenario {
+                policy,
+                people,
+                grants,
+                actual,
+            }
+        })
 }
 
 fn apply_all(actual: &mut ActualState, plan: &roster_core::Plan) {
