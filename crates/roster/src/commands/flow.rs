@@ -1,0 +1,283 @@
+//! `roster plan` and `roster apply`: import → read target → plan → (apply → audit).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+use roster_connectors::SourceConfig;
+use roster_core::render::{headline, render_plan};
+use roster_core::{Plan, Policy};
+use roster_engine::{ApplyError, ApplyOptions, ApplyReport, apply_plan, import, plan_system};
+use roster_store::{PlanStatus, Store};
+use serde_json::json;
+
+use super::{Global, load_policy, open_target, selected_systems};
+use crate::config::Loaded;
+use crate::output::ProgressLine;
+use crate::{ApplyArgs, EXIT_HELD, PlanArgs};
+
+/// A plan just computed and stored.
+pub struct Planned {
+    pub id: String,
+    pub plan: Plan,
+}
+
+/// Imports every configured HR source as of `at`, telling the user what changed and which
+/// records were quarantined (on standard error, so `--json` output stays clean).
+pub async fn import_sources(
+    store: &dyn Store,
+    loaded: &Loaded,
+    policy: &Policy,
+    hr_override: Option<&Path>,
+    at: Timestamp,
+) -> Result<()> {
+    let sources = &loaded.config.sources;
+    if hr_override.is_some() && sources.len() != 1 {
+        bail!(
+            "--hr replaces the HR source's file, but {} configures {} sources",
+            loaded.file.display(),
+            sources.len()
+        );
+    }
+    for (name, source) in sources {
+        let intake = match source {
+            SourceConfig::Csv(csv) => {
+                let mut csv = csv.clone();
+                if let Some(path) = hr_override {
+                    csv.path = path.to_path_buf();
+                }
+                roster_connectors::load(&csv, &policy.custom_attributes)
+                    .with_context(|| format!("HR source {name}"))?
+            }
+        };
+        let summary = import(store, name, &intake, at).await?;
+        eprintln!(
+            "{name}: {} people listed ({} new, {} changed, {} no longer listed)",
+            summary.listed, summary.added, summary.changed, summary.newly_absent
+        );
+        if !intake.quarantined.is_empty() {
+            eprintln!(
+                "{name}: {} record(s) quarantined, not imported (their people keep their last good record):",
+                intake.quarantined.len()
+            );
+            for q in &intake.quarantined {
+                eprintln!("  {q}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Plans each selected system at `at` and stores the plans.
+pub async fn plan_systems(
+    store: &dyn Store,
+    loaded: &Loaded,
+    policy: &Policy,
+    only: Option<&str>,
+    at: Timestamp,
+) -> Result<Vec<Planned>> {
+    let mut out = Vec::new();
+    for (name, system) in selected_systems(loaded, only)? {
+        let target = open_target(name, system)?;
+        let (id, plan) = plan_system(store, policy, &target, at).await?;
+        out.push(Planned { id, plan });
+    }
+    Ok(out)
+}
+
+pub async fn plan(global: &Global<'_>, args: &PlanArgs) -> Result<ExitCode> {
+    let loaded = global.load_config()?;
+    let policy = load_policy(&loaded.config.policy)?;
+    let store = global.open_store().await?;
+    let at = args.at.unwrap_or_else(Timestamp::now);
+    import_sources(store.as_ref(), &loaded, &policy, args.hr.as_deref(), at).await?;
+    let planned = plan_systems(
+        store.as_ref(),
+        &loaded,
+        &policy,
+        args.system.as_deref(),
+        at,
+    )
+    .await?;
+    let mut held = false;
+    for p in &planned {
+        if args.json {
+            let status = if p.plan.hold.is_some() {
+                PlanStatus::Held
+            } else {
+                PlanStatus::Pending
+            };
+            println!(
+                "{}",
+                serde_json::to_string(&json!({
+                    "plan_id": p.id,
+                    "status": status,
+                    "plan": p.plan,
+                }))?
+            );
+        } else {
+            println!("Plan {} for {}", p.id, p.plan.system);
+            println!("{}", render_plan(&p.plan));
+        }
+        if let Some(hold) = &p.plan.hold {
+            held = true;
+            eprintln!(
+                "HELD: {}\n  Review the plan; to go ahead anyway: roster apply {} --confirm",
+                hold.message, p.id
+            );
+        } else if !p.plan.is_empty() {
+            eprintln!("To apply it: roster apply {}", p.id);
+        }
+    }
+    Ok(if held {
+        ExitCode::from(EXIT_HELD)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Applies one stored plan to its system with a progress line.
+pub async fn apply_stored(
+    store: &dyn Store,
+    loaded: &Loaded,
+    plan_id: &str,
+    confirm: bool,
+    at: Option<Timestamp>,
+) -> Result<ApplyReport, ApplyError> {
+    let stored = store.plan(plan_id).await?;
+    let system = loaded
+        .config
+        .systems
+        .get(&stored.plan.system)
+        .ok_or_else(|| {
+            ApplyError::Store(roster_store::StoreError::Invalid(format!(
+                "plan {plan_id} is for system \"{}\", which {} does not configure",
+                stored.plan.system,
+                loaded.file.display()
+            )))
+        })?;
+    let target = open_target(&stored.plan.system, system)
+        .map_err(|e| ApplyError::Store(roster_store::StoreError::Invalid(format!("{e:#}"))))?;
+    let options = ApplyOptions {
+        confirm,
+        batch_size: loaded.config.apply.batch_size,
+        max_attempts: loaded.config.apply.max_attempts,
+        ..ApplyOptions::default()
+    };
+    // Replaying an export (`--at`) records the apply at that instant too, so access history
+    // and the audit log tell the replayed story in order.
+    let clock = move || at.unwrap_or_else(Timestamp::now);
+    let mut line = ProgressLine::new(format!("applying plan {plan_id}"));
+    let report = apply_plan(
+        store,
+        &target,
+        plan_id,
+        &options,
+        &clock,
+        &mut |p| line.update(p.done as u64, Some(p.total as u64)),
+    )
+    .await;
+    line.finish();
+    report
+}
+
+/// Prints an apply's outcome; returns the exit code it deserves.
+pub fn report_apply(system: &str, report: &ApplyReport) -> ExitCode {
+    let mut text = format!(
+        "{system}: plan {} — {} step(s) applied",
+        report.plan_id, report.applied
+    );
+    if report.already_done > 0 {
+        text.push_str(&format!(", {} already in place", report.already_done));
+    }
+    if report.previously_done > 0 {
+        text.push_str(&format!(
+            ", {} done by an earlier run",
+            report.previously_done
+        ));
+    }
+    println!("{text}");
+    if report.failed.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "{} step(s) failed; fix the cause and run `roster apply {}` again to retry them:",
+        report.failed.len(),
+        report.plan_id
+    );
+    for (step, error) in &report.failed {
+        eprintln!("  step {step}: {error}");
+    }
+    ExitCode::FAILURE
+}
+
+pub async fn apply(global: &Global<'_>, args: &ApplyArgs) -> Result<ExitCode> {
+    let loaded = global.load_config()?;
+    let store = global.open_store().await?;
+    let store = store.as_ref();
+    let at = args.plan.at;
+
+    let mut to_apply: Vec<(String, String)> = Vec::new();
+    if let Some(id) = &args.plan_id {
+        let stored = store.plan(id).await?;
+        to_apply.push((stored.plan.system.clone(), id.clone()));
+    } else {
+        let policy = load_policy(&loaded.config.policy)?;
+        let mut imported = false;
+        for (name, _) in selected_systems(&loaded, args.plan.system.as_deref())? {
+            let latest = store.latest_plan(name).await?;
+            if let Some(p) = latest.filter(|p| {
+                matches!(p.status, PlanStatus::Applying | PlanStatus::Confirmed)
+            }) {
+                eprintln!("{name}: resuming interrupted plan {}", p.id);
+                to_apply.push((name.clone(), p.id));
+                continue;
+            }
+            if !imported {
+                import_sources(
+                    store,
+                    &loaded,
+                    &policy,
+                    args.plan.hr.as_deref(),
+                    at.unwrap_or_else(Timestamp::now),
+                )
+                .await?;
+                imported = true;
+            }
+            let planned = plan_systems(
+                store,
+                &loaded,
+                &policy,
+                Some(name),
+                at.unwrap_or_else(Timestamp::now),
+            )
+            .await?;
+            for p in planned {
+                println!("Plan {} for {}: {}", p.id, name, headline(&p.plan));
+                if !p.plan.is_empty() {
+                    to_apply.push((name.clone(), p.id));
+                }
+            }
+        }
+    }
+
+    let mut code = ExitCode::SUCCESS;
+    for (system, id) in to_apply {
+        match apply_stored(store, &loaded, &id, args.confirm, at).await {
+            Ok(report) => {
+                if report_apply(&system, &report) != ExitCode::SUCCESS {
+                    code = ExitCode::FAILURE;
+                }
+            }
+            Err(ApplyError::Held(message)) => {
+                eprintln!(
+                    "HELD: plan {id} for {system} was not applied: {message}\n  Review it with `roster plan`; to go ahead anyway: roster apply {id} --confirm"
+                );
+                code = ExitCode::from(EXIT_HELD);
+            }
+            Err(e) => return Err(e).with_context(|| format!("applying plan {id} to {system}")),
+        }
+    }
+    Ok(code)
+}
