@@ -46,7 +46,9 @@ pub struct AuditBody {
 pub struct StoredAuditEvent {
     pub seq: u64,
     pub at_micros: i64,
+    pub actor: String,
     pub action: String,
+    pub system: Option<String>,
     pub subject: String,
     pub prev_hash: String,
     pub hash: String,
@@ -84,7 +86,9 @@ pub fn seal(seq: u64, prev: &Hash, event: &NewAuditEvent) -> (StoredAuditEvent, 
         StoredAuditEvent {
             seq,
             at_micros: event.at.as_microsecond(),
+            actor: event.actor.clone(),
             action: event.action.clone(),
+            system: event.system.clone(),
             subject: event.subject.clone(),
             prev_hash: hex::encode(prev),
             hash: hex::encode(hash),
@@ -162,8 +166,12 @@ impl ChainVerifier {
             Some("seq")
         } else if body.at.as_microsecond() != e.at_micros {
             Some("at")
+        } else if body.actor != e.actor {
+            Some("actor")
         } else if body.action != e.action {
             Some("action")
+        } else if body.system != e.system {
+            Some("system")
         } else if body.subject != e.subject {
             Some("subject")
         } else {

@@ -213,9 +213,9 @@ pub(crate) const HEAD_UPDATE: &str = "UPDATE audit_head SET seq = $1, hash = $2 
 pub(crate) const HEAD_SELECT: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 pub(crate) const AUDIT_INSERT: &str =
     "INSERT INTO audit_event (seq, at_us, actor, action, system, subject, prev_hash, hash, body)";
-pub(crate) const AUDIT_PAGE: &str = "SELECT seq, at_us, action, subject, prev_hash, hash, body \
+pub(crate) const AUDIT_PAGE: &str = "SELECT seq, at_us, actor, action, system, subject, prev_hash, hash, body \
      FROM audit_event WHERE seq > $1 ORDER BY seq LIMIT $2";
-pub(crate) const AUDIT_SINCE: &str = "SELECT seq, at_us, action, subject, prev_hash, hash, body \
+pub(crate) const AUDIT_SINCE: &str = "SELECT seq, at_us, actor, action, system, subject, prev_hash, hash, body \
      FROM audit_event WHERE at_us >= $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
 pub(crate) const PERSON_CURRENT_OF_SOURCE: &str = "SELECT id, employee_id, person_json \
@@ -361,7 +361,7 @@ macro_rules! impl_store {
 
         type Conn = <$db as sqlx::Database>::Connection;
         type PlanRow = (String, String, i64, Option<String>, String);
-        type AuditRow = (i64, i64, String, String, String, String, String);
+        type AuditRow = (i64, i64, String, String, Option<String>, String, String, String, String);
         type OpenIntervalRow = (i64, String, String, String, String, String, Option<String>, Option<String>);
         type AccountRow = (i64, String, String, Option<String>, String, bool);
 
@@ -448,9 +448,9 @@ macro_rules! impl_store {
                 rows.push(vec![
                     Val::Int(seq as i64),
                     Val::Int(stored.at_micros),
-                    Val::Text(e.actor.clone()),
+                    Val::Text(stored.actor),
                     Val::Text(stored.action),
-                    Val::OptText(e.system.clone()),
+                    Val::OptText(stored.system),
                     Val::Text(stored.subject),
                     Val::Text(stored.prev_hash),
                     Val::Text(stored.hash),
@@ -469,10 +469,12 @@ macro_rules! impl_store {
 
         fn audit_rows(rows: Vec<AuditRow>) -> Vec<StoredAuditEvent> {
             rows.into_iter()
-                .map(|(seq, at_micros, action, subject, prev_hash, hash, body)| StoredAuditEvent {
+                .map(|(seq, at_micros, actor, action, system, subject, prev_hash, hash, body)| StoredAuditEvent {
                     seq: seq as u64,
                     at_micros,
+                    actor,
                     action,
+                    system,
                     subject,
                     prev_hash,
                     hash,

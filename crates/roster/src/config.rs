@@ -69,8 +69,8 @@ impl Config {
     pub fn load(path: &Path) -> Result<Loaded> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-        let mut config = Config::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut config =
+            Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let dir = path.parent().unwrap_or(Path::new(""));
         config.policy = resolve(dir, &config.policy);
         for source in config.sources.values_mut() {
@@ -87,10 +87,7 @@ impl Config {
             config.database = Some(resolve_sqlite_url(dir, db));
         }
         if config.apply.batch_size == 0 {
-            bail!(
-                "{}: apply.batch_size must be at least 1",
-                path.display()
-            );
+            bail!("{}: apply.batch_size must be at least 1", path.display());
         }
         Ok(Loaded {
             file: path.to_path_buf(),
@@ -112,7 +109,9 @@ fn resolve_sqlite_url(dir: &Path, url: &str) -> String {
     let Some(rest) = url.strip_prefix("sqlite://") else {
         return url.to_string();
     };
-    let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
+    let (path, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(p, q)| (p, Some(q)));
     if path.is_empty() || path.starts_with('/') || path == ":memory:" {
         return url.to_string();
     }
@@ -160,7 +159,10 @@ mod tests {
         ));
         assert_eq!(config.apply, ApplyConfig::default());
         let db = config.database.as_deref().unwrap();
-        assert!(db.starts_with("sqlite://") && db.ends_with("/roster.db"), "{db}");
+        assert!(
+            db.starts_with("sqlite://") && db.ends_with("/roster.db"),
+            "{db}"
+        );
     }
 
     #[test]
@@ -172,8 +174,14 @@ mod tests {
     #[test]
     fn sqlite_urls_resolve_against_the_file() {
         let dir = Path::new("/etc/roster");
-        assert_eq!(resolve_sqlite_url(dir, "sqlite://r.db"), "sqlite:///etc/roster/r.db");
-        assert_eq!(resolve_sqlite_url(dir, "sqlite:///var/r.db"), "sqlite:///var/r.db");
+        assert_eq!(
+            resolve_sqlite_url(dir, "sqlite://r.db"),
+            "sqlite:///etc/roster/r.db"
+        );
+        assert_eq!(
+            resolve_sqlite_url(dir, "sqlite:///var/r.db"),
+            "sqlite:///var/r.db"
+        );
         assert_eq!(
             resolve_sqlite_url(dir, "postgres://u@h/db"),
             "postgres://u@h/db"

@@ -64,7 +64,15 @@ pub async fn export(
                 std::io::BufWriter::new(Box::new(std::io::sink())),
             ));
             w.write_record([
-                "seq", "at", "actor", "action", "system", "subject", "detail", "prev_hash", "hash",
+                "seq",
+                "at",
+                "actor",
+                "action",
+                "system",
+                "subject",
+                "detail",
+                "prev_hash",
+                "hash",
             ])?;
             Some(w)
         }

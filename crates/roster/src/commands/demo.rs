@@ -35,12 +35,7 @@ state_file = "target.json"
 pub async fn run(dir: &Path) -> Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // A demo starts from scratch each time: remove only the files it writes itself.
-    for name in [
-        "roster.db",
-        "roster.db-wal",
-        "roster.db-shm",
-        "target.json",
-    ] {
+    for name in ["roster.db", "roster.db-wal", "roster.db-shm", "target.json"] {
         let path = dir.join(name);
         if path.exists() {
             std::fs::remove_file(&path)

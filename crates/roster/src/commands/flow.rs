@@ -92,14 +92,8 @@ pub async fn plan(global: &Global<'_>, args: &PlanArgs) -> Result<ExitCode> {
     let store = global.open_store().await?;
     let at = args.at.unwrap_or_else(Timestamp::now);
     import_sources(store.as_ref(), &loaded, &policy, args.hr.as_deref(), at).await?;
-    let planned = plan_systems(
-        store.as_ref(),
-        &loaded,
-        &policy,
-        args.system.as_deref(),
-        at,
-    )
-    .await?;
+    let planned =
+        plan_systems(store.as_ref(), &loaded, &policy, args.system.as_deref(), at).await?;
     let mut held = false;
     for p in &planned {
         if args.json {
@@ -169,14 +163,9 @@ pub async fn apply_stored(
     // and the audit log tell the replayed story in order.
     let clock = move || at.unwrap_or_else(Timestamp::now);
     let mut line = ProgressLine::new(format!("applying plan {plan_id}"));
-    let report = apply_plan(
-        store,
-        &target,
-        plan_id,
-        &options,
-        &clock,
-        &mut |p| line.update(p.done as u64, Some(p.total as u64)),
-    )
+    let report = apply_plan(store, &target, plan_id, &options, &clock, &mut |p| {
+        line.update(p.done as u64, Some(p.total as u64))
+    })
     .await;
     line.finish();
     report
@@ -227,9 +216,9 @@ pub async fn apply(global: &Global<'_>, args: &ApplyArgs) -> Result<ExitCode> {
         let mut imported = false;
         for (name, _) in selected_systems(&loaded, args.plan.system.as_deref())? {
             let latest = store.latest_plan(name).await?;
-            if let Some(p) = latest.filter(|p| {
-                matches!(p.status, PlanStatus::Applying | PlanStatus::Confirmed)
-            }) {
+            if let Some(p) =
+                latest.filter(|p| matches!(p.status, PlanStatus::Applying | PlanStatus::Confirmed))
+            {
                 eprintln!("{name}: resuming interrupted plan {}", p.id);
                 to_apply.push((name.clone(), p.id));
                 continue;

@@ -11,8 +11,8 @@ use roster_store::AccessFilter;
 use super::Global;
 
 pub fn policy_check(file: &Path) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     match Policy::parse(&text) {
         Ok(policy) => {
             println!(
