@@ -1,6 +1,6 @@
 //! Systems, accounts, entitlements, grants and the actual state read from a target.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -130,15 +130,16 @@ pub struct System {
 
 /// Accounts of an actual state indexed for matching: by employee id first, then by e-mail.
 pub struct AccountIndex<'a> {
-    by_employee_id: BTreeMap<&'a str, usize>,
-    by_email: BTreeMap<String, Vec<usize>>,
+    // Hash maps: built and probed once per account per plan, 100,000 accounts at a time.
+    by_employee_id: HashMap<&'a str, usize>,
+    by_email: HashMap<String, Vec<usize>>,
     accounts: &'a [Account],
 }
 
 impl<'a> AccountIndex<'a> {
     pub fn new(accounts: &'a [Account]) -> Self {
-        let mut by_employee_id = BTreeMap::new();
-        let mut by_email: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_employee_id = HashMap::with_capacity(accounts.len());
+        let mut by_email: HashMap<String, Vec<usize>> = HashMap::with_capacity(accounts.len());
         for (i, a) in accounts.iter().enumerate() {
             if let Some(id) = a.employee_id.as_deref() {
                 by_employee_id.entry(id).or_insert(i);

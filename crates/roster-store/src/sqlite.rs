@@ -30,7 +30,10 @@ impl SqliteStore {
         options = options
             .create_if_missing(true)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // Lets the connection's worker thread read ahead of a consumer that is busy
+            // (hashing audit pages), instead of handing rows over 50 at a time.
+            .row_buffer_size(4096);
         let mut pool = SqlitePoolOptions::new();
         if in_memory {
             // Each connection to `:memory:` would be a database of its own, and the database

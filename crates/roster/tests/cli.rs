@@ -427,3 +427,83 @@ fn commands_without_configuration_say_what_to_do() {
         text(&out.stderr)
     );
 }
+
+/// The same tamper test through the CLI on PostgreSQL, in a schema of its own (selected by
+/// the URL's `options=-csearch_path=...`). Runs when `ROSTER_TEST_DATABASE_URL` is set.
+#[tokio::test]
+async fn audit_verify_names_the_tampered_event_on_postgres() {
+    use sqlx::{Connection, Executor};
+    let Ok(base) = std::env::var("ROSTER_TEST_DATABASE_URL") else {
+        eprintln!("skipped: set ROSTER_TEST_DATABASE_URL to run the PostgreSQL tests");
+        return;
+    };
+    let schema = format!("roster_cli_{}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        )))
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+
+    let s = Setup::new(0);
+    let e = expected();
+    let at = e.previous_as_of.to_string();
+    let hr = acme().join("hr-previous.csv");
+    let out = ok(s
+        .cmd()
+        .args(["--database", &url, "plan", "--json", "--at", &at, "--hr"])
+        .arg(&hr)
+        .output()
+        .unwrap());
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = plan["plan_id"].as_str().unwrap();
+    ok(s.cmd()
+        .args(["--database", &url, "apply", id, "--at", &at])
+        .output()
+        .unwrap());
+    let verify = || {
+        s.cmd()
+            .args(["--database", &url, "audit", "verify"])
+            .output()
+            .unwrap()
+    };
+    ok(verify());
+
+    // The append-only trigger stops an UPDATE; the table's owner can switch it off, as an
+    // attacker with those rights could.
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "ALTER TABLE {schema}.audit_event DISABLE TRIGGER audit_event_append_only; \
+             UPDATE {schema}.audit_event SET subject = 'someone.else@acme.example' WHERE seq = 7"
+        )))
+        .await
+        .unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("event 7 "),
+        "{}",
+        text(&out.stdout)
+    );
+
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {schema}.audit_event WHERE seq = 7"
+        )))
+        .await
+        .unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("event 7 is missing"),
+        "{}",
+        text(&out.stdout)
+    );
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .await
+        .unwrap();
+}
