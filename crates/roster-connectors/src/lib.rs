@@ -1,7 +1,8 @@
-//! Connectors to the systems around Roster: HR sources (CSV today) and, later, targets and
-//! status readers.
+//! Connectors to the systems around Roster: HR sources (CSV today), targets (Confluence
+//! Cloud and Data Center, generic SCIM, manual) and the HTTP client behaviour they share.
 
 pub mod csv_source;
+pub mod http;
 
 use serde::Deserialize;
 

@@ -1,0 +1,1 @@
+//! Confluence Data Center simulator (being written).

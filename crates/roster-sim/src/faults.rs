@@ -1,0 +1,198 @@
+//! Fault injection shared by every simulator: a share of 5xx answers, bursts of 429 with the
+//! vendor's rate-limit headers, added latency, and connections dropped after a write happened
+//! (the client never learns that its request succeeded). Set by flags at start or at run time
+//! with `PUT /_sim/faults` (the same JSON as [`FaultConfig`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Share of requests (0..1) answered 500/502/503 without doing anything.
+    pub error_rate: f64,
+    /// Every `burst_every` requests, the next `burst_length` are answered 429.
+    pub burst_every: u64,
+    pub burst_length: u64,
+    /// `Retry-After` seconds sent with 429 (and 503).
+    pub retry_after_secs: u64,
+    /// Added to every request.
+    pub latency_ms: u64,
+    /// Share of writes (POST/PUT/PATCH/DELETE) carried out and then answered by closing the
+    /// connection: the change happened, the client sees a broken connection.
+    pub drop_after_write_rate: f64,
+    /// Seed for the random choices, for reproducible runs (0 = random).
+    pub seed: u64,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            error_rate: 0.0,
+            burst_every: 0,
+            burst_length: 0,
+            retry_after_secs: 1,
+            latency_ms: 0,
+            drop_after_write_rate: 0.0,
+            seed: 0,
+        }
+    }
+}
+
+/// How a simulator shapes its 429 answers (each vendor has its own headers and body).
+pub type RateLimited = fn(retry_after_secs: u64) -> Response;
+
+/// Live fault settings and counters, shared by a simulator's routes.
+#[derive(Clone)]
+pub struct Faults {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Mutex<FaultConfig>,
+    rng: Mutex<fastrand::Rng>,
+    requests: AtomicU64,
+    injected: AtomicU64,
+    rate_limited: RateLimited,
+}
+
+/// Counts reported by `GET /_sim/faults`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultReport {
+    pub config: FaultConfig,
+    pub requests: u64,
+    pub injected: u64,
+}
+
+/// The panic payload that makes the server drop a connection without answering.
+struct SimulatedDrop;
+
+impl Faults {
+    pub fn new(config: FaultConfig, rate_limited: RateLimited) -> Self {
+        let rng = if config.seed == 0 {
+            fastrand::Rng::new()
+        } else {
+            fastrand::Rng::with_seed(config.seed)
+        };
+        Faults {
+            inner: Arc::new(Inner {
+                config: Mutex::new(config),
+                rng: Mutex::new(rng),
+                requests: AtomicU64::new(0),
+                injected: AtomicU64::new(0),
+                rate_limited,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> FaultConfig {
+        self.inner
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set(&self, config: FaultConfig) {
+        if config.seed != 0 {
+            *self.inner.rng.lock().unwrap_or_else(|p| p.into_inner()) =
+                fastrand::Rng::with_seed(config.seed);
+        }
+        *self.inner.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+
+    pub fn report(&self) -> FaultReport {
+        FaultReport {
+            config: self.config(),
+            requests: self.inner.requests.load(Ordering::Relaxed),
+            injected: self.inner.injected.load(Ordering::Relaxed),
+        }
+    }
+
+    fn roll(&self, share: f64) -> bool {
+        share > 0.0
+            && self
+                .inner
+                .rng
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .f64()
+                < share
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+/// Middleware: apply the configured faults around the simulator's real handling.
+/// The `/_sim/` admin routes are never faulted.
+pub async fn inject(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/_sim/") {
+        return next.run(request).await;
+    }
+    let config = faults.config();
+    let n = faults.inner.requests.fetch_add(1, Ordering::Relaxed);
+    if config.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
+    }
+    if config.burst_every > 0 && n % config.burst_every < config.burst_length {
+        faults.inner.injected.fetch_add(1, Ordering::Relaxed);
+        return (faults.inner.rate_limited)(config.retry_after_secs);
+    }
+    if faults.roll(config.error_rate) {
+        faults.inner.injected.fetch_add(1, Ordering::Relaxed);
+        let status = match fastrand::u8(0..3) {
+            0 => StatusCode::INTERNAL_SERVER_ERROR,
+            1 => StatusCode::BAD_GATEWAY,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let mut headers = HeaderMap::new();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert("retry-after", HeaderValue::from(config.retry_after_secs));
+        }
+        return (status, headers, "").into_response();
+    }
+    let write = is_write(request.method());
+    let response = next.run(request).await;
+    if write && response.status().is_success() && faults.roll(config.drop_after_write_rate) {
+        faults.inner.injected.fetch_add(1, Ordering::Relaxed);
+        // The write is done; unwinding the connection's task closes the socket before a byte
+        // of the answer is sent. `resume_unwind` skips the panic hook, so nothing is printed.
+        std::panic::resume_unwind(Box::new(SimulatedDrop));
+    }
+    response
+}
+
+/// `GET /_sim/faults`: the settings and counters.
+pub async fn get_faults(State(faults): State<Faults>) -> Json<FaultReport> {
+    Json(faults.report())
+}
+
+/// `PUT /_sim/faults`: replace the settings.
+pub async fn put_faults(
+    State(faults): State<Faults>,
+    Json(config): Json<FaultConfig>,
+) -> Json<FaultReport> {
+    faults.set(config);
+    Json(faults.report())
+}
+
+/// The admin routes every simulator mounts.
+pub fn admin_routes() -> axum::Router<Faults> {
+    axum::Router::new().route(
+        "/_sim/faults",
+        axum::routing::get(get_faults).put(put_faults),
+    )
+}
