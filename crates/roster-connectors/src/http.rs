@@ -390,6 +390,10 @@ async fn error_message(response: Response) -> String {
             if let Some(s) = v.pointer(pointer).and_then(|m| m.as_str())
                 && !s.is_empty()
             {
+                // SCIM errors (RFC 7644 §3.12) also say which rule failed.
+                if let Some(t) = v.get("scimType").and_then(|t| t.as_str()) {
+                    return format!("{s} (scimType {t})");
+                }
                 return s.to_string();
             }
         }

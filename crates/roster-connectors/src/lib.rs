@@ -21,3 +21,7 @@ pub use csv_source::{CsvError, CsvRecords, CsvSourceConfig, MalformedRow, load, 
 pub enum SourceConfig {
     Csv(CsvSourceConfig),
 }
+pub mod confluence_cloud;
+pub mod confluence_dc;
+pub mod scim_client;
+pub mod scim_target;

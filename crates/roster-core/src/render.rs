@@ -13,7 +13,8 @@ fn sign(action: &Action) -> char {
     }
 }
 
-fn describe(action: &Action) -> String {
+/// The action in words, without the account (plans group lines by person).
+pub fn describe(action: &Action) -> String {
     match action {
         Action::CreateGroup { group } => format!("create group {group}"),
         Action::GrantGroupSpacePermission {

@@ -21,6 +21,10 @@ pub enum TargetError {
     /// Will fail again until someone fixes data, credentials or permissions.
     #[error("{0}")]
     Permanent(String),
+    /// A person has to carry the step out (a manual target's task is open); the step is done
+    /// when a later apply finds it done. Not retried in the meantime.
+    #[error("waiting: {0}")]
+    Waiting(String),
 }
 
 /// A system Roster provisions into. Every operation must be idempotent: applying an action the

@@ -52,11 +52,13 @@ pub struct ApplyReport {
     /// Steps done by an earlier run of this plan.
     pub previously_done: usize,
     pub failed: Vec<(u32, String)>,
+    /// Steps waiting for a person (manual targets): done by a later apply once the task is.
+    pub waiting: Vec<(u32, String)>,
 }
 
 impl ApplyReport {
     pub fn is_complete(&self) -> bool {
-        self.failed.is_empty()
+        self.failed.is_empty() && self.waiting.is_empty()
     }
 }
 
@@ -187,7 +189,10 @@ pub async fn apply_plan(
                 Err(e) => {
                     let message = e.to_string();
                     store.fail_step(plan_id, step, &message, clock()).await?;
-                    report.failed.push((step, message));
+                    match e {
+                        TargetError::Waiting(_) => report.waiting.push((step, message)),
+                        _ => report.failed.push((step, message)),
+                    }
                 }
             }
         }
@@ -198,7 +203,7 @@ pub async fn apply_plan(
         });
     }
 
-    if report.failed.is_empty() {
+    if report.is_complete() {
         store
             .set_plan_status(plan_id, PlanStatus::Applied, None)
             .await?;

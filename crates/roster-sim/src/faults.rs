@@ -22,8 +22,11 @@ pub struct FaultConfig {
     /// Every `burst_every` requests, the next `burst_length` are answered 429.
     pub burst_every: u64,
     pub burst_length: u64,
-    /// `Retry-After` seconds sent with 429 (and 503).
+    /// `Retry-After` seconds sent with 429.
     pub retry_after_secs: u64,
+    /// `Retry-After` seconds sent with the injected 503s (as Atlassian does when a resource
+    /// limit is hit); none by default, so 5xx test the client's own back-off.
+    pub error_retry_after_secs: Option<u64>,
     /// Added to every request.
     pub latency_ms: u64,
     /// Share of writes (POST/PUT/PATCH/DELETE) carried out and then answered by closing the
@@ -40,6 +43,7 @@ impl Default for FaultConfig {
             burst_every: 0,
             burst_length: 0,
             retry_after_secs: 1,
+            error_retry_after_secs: None,
             latency_ms: 0,
             drop_after_write_rate: 0.0,
             seed: 0,
@@ -159,8 +163,10 @@ pub async fn inject(State(faults): State<Faults>, request: Request, next: Next) 
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         let mut headers = HeaderMap::new();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert("retry-after", HeaderValue::from(config.retry_after_secs));
+        if status == StatusCode::SERVICE_UNAVAILABLE
+            && let Some(secs) = config.error_retry_after_secs
+        {
+            headers.insert("retry-after", HeaderValue::from(secs));
         }
         return (status, headers, "").into_response();
     }

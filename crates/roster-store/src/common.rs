@@ -251,6 +251,18 @@ pub(crate) const GRANT_UPSERT: &str = "INSERT INTO grant_record (id, employee_id
      SET employee_id = excluded.employee_id, grant_json = excluded.grant_json";
 pub(crate) const GRANT_ALL: &str = "SELECT id, grant_json FROM grant_record";
 
+pub(crate) const TASK_OPEN: &str = "INSERT INTO manual_task \
+     (system, action_json, description, state, created_us) VALUES ($1, $2, $3, 'open', $4) \
+     ON CONFLICT (system, action_json) WHERE state = 'open' DO NOTHING";
+pub(crate) const TASK_COLUMNS: &str = "SELECT id, system, action_json, description, state, created_us, done_us, done_by, note FROM manual_task";
+pub(crate) const TASK_FIND_OPEN: &str = "SELECT id, system, action_json, description, state, \
+     created_us, done_us, done_by, note FROM manual_task \
+     WHERE system = $1 AND action_json = $2 AND state = 'open'";
+pub(crate) const TASK_BY_ID: &str = "SELECT id, system, action_json, description, state, \
+     created_us, done_us, done_by, note FROM manual_task WHERE id = $1";
+pub(crate) const TASK_DONE: &str = "UPDATE manual_task SET state = 'done', done_us = $1, \
+     done_by = $2, note = $3 WHERE id = $4 AND state = 'open'";
+
 pub(crate) const PLAN_INSERT: &str = "INSERT INTO plan \
      (id, system, status, created_at, confirmed_by, plan_json) VALUES ($1, $2, $3, $4, NULL, $5)";
 pub(crate) const STEP_INSERT: &str =
@@ -364,6 +376,22 @@ macro_rules! impl_store {
         type AuditRow = (i64, i64, String, String, Option<String>, String, String, String, String);
         type OpenIntervalRow = (i64, String, String, String, String, String, Option<String>, Option<String>);
         type AccountRow = (i64, String, String, Option<String>, String, bool);
+        type TaskRow = (i64, String, String, String, String, i64, Option<i64>, Option<String>, Option<String>);
+
+        fn task(row: TaskRow) -> Result<$crate::ManualTask> {
+            let (id, system, action_json, description, state, created, done, done_by, note) = row;
+            Ok($crate::ManualTask {
+                id: id as u64,
+                action: c::from_json(&action_json, || format!("manual task {id}"))?,
+                system,
+                description,
+                state,
+                created_at: c::timestamp(created, "a manual task")?,
+                done_at: done.map(|d| c::timestamp(d, "a manual task")).transpose()?,
+                done_by,
+                note,
+            })
+        }
 
         fn bind_vals<'q>(
             mut q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
@@ -1236,6 +1264,93 @@ macro_rules! impl_store {
                     .await
                     .ctx("reading the audit chain head")?;
                 Ok(row.filter(|(seq, _)| *seq > 0).map(|(seq, hash)| (seq as u64, hash)))
+            }
+
+            async fn open_manual_task(
+                &self,
+                system: &str,
+                action: &Action,
+                description: &str,
+                at: Timestamp,
+            ) -> Result<($crate::ManualTask, bool)> {
+                let json = c::to_json(action, "an action")?;
+                let context = || format!("opening a manual task in {system}");
+                let inserted = sqlx::query(c::TASK_OPEN)
+                    .bind(system)
+                    .bind(&json)
+                    .bind(description)
+                    .bind(c::micros(at))
+                    .execute(&self.pool)
+                    .await
+                    .with_ctx(context)?;
+                let row: TaskRow = sqlx::query_as(c::TASK_FIND_OPEN)
+                    .bind(system)
+                    .bind(&json)
+                    .fetch_one(&self.pool)
+                    .await
+                    .with_ctx(context)?;
+                Ok((task(row)?, inserted.rows_affected() == 1))
+            }
+
+            async fn manual_tasks(&self, system: Option<&str>, open_only: bool) -> Result<Vec<$crate::ManualTask>> {
+                let rows: Vec<TaskRow> = sqlx::query_as(AssertSqlSafe(format!(
+                    "{} WHERE ($1 IS NULL OR system = $1) AND ($2 = 0 OR state = 'open') ORDER BY id",
+                    c::TASK_COLUMNS
+                )))
+                .bind(system)
+                .bind(i64::from(open_only))
+                .fetch_all(&self.pool)
+                .await
+                .ctx("loading manual tasks")?;
+                rows.into_iter().map(task).collect()
+            }
+
+            async fn complete_manual_task(
+                &self,
+                id: u64,
+                by: &str,
+                note: Option<&str>,
+                at: Timestamp,
+            ) -> Result<$crate::ManualTask> {
+                let context = || format!("marking manual task {id} done");
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(c::TASK_DONE)
+                    .bind(c::micros(at))
+                    .bind(by)
+                    .bind(note)
+                    .bind(id as i64)
+                    .execute(&mut *tx)
+                    .await
+                    .with_ctx(context)?;
+                let row: Option<TaskRow> = sqlx::query_as(c::TASK_BY_ID)
+                    .bind(id as i64)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .with_ctx(context)?;
+                let row = row.ok_or_else(|| StoreError::NotFound(format!("manual task {id}")))?;
+                let t = task(row)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Invalid(format!(
+                        "manual task {id} is already done (by {})",
+                        t.done_by.as_deref().unwrap_or("someone")
+                    )));
+                }
+                let event = NewAuditEvent {
+                    at,
+                    actor: by.to_string(),
+                    action: "manual task done".into(),
+                    system: Some(t.system.clone()),
+                    subject: format!("task:{id}"),
+                    detail: serde_json::json!({
+                        "task_id": id,
+                        "description": t.description,
+                        "action": t.action,
+                        "note": note,
+                    }),
+                };
+                append_events(&mut tx, &[&event]).await?;
+                tx.commit().await.with_ctx(context)?;
+                Ok(t)
             }
 
             async fn record_observation(

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use roster_core::audit::{NewAuditEvent, StoredAuditEvent};
 use roster_core::intake::Quarantined;
-use roster_core::plan::{Change, Plan};
+use roster_core::plan::{Action, Change, Plan};
 use roster_core::{Grant, Person, PersonRecord};
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +148,22 @@ pub struct CompletedStep {
     pub event: NewAuditEvent,
 }
 
+/// A step of a manual target that a person carries out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManualTask {
+    pub id: u64,
+    pub system: String,
+    pub action: Action,
+    /// What to do, in words ("add ada@acme.example to group eng").
+    pub description: String,
+    /// `open` or `done`.
+    pub state: String,
+    pub created_at: Timestamp,
+    pub done_at: Option<Timestamp>,
+    pub done_by: Option<String>,
+    pub note: Option<String>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// `sqlite` or `postgres`, for messages and test names.
@@ -227,6 +243,28 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<StoredAuditEvent>>;
     /// The last sequence number and hash, kept apart from the events so a deleted tail shows.
     async fn audit_head(&self) -> Result<Option<(u64, String)>>;
+
+    // Manual targets.
+
+    /// The open task for `action` in `system`, opened now if there is none. The flag says
+    /// whether it was opened by this call (so the notification goes out once).
+    async fn open_manual_task(
+        &self,
+        system: &str,
+        action: &Action,
+        description: &str,
+        at: Timestamp,
+    ) -> Result<(ManualTask, bool)>;
+    /// Tasks of one system (or all), oldest first; only open ones if `open_only`.
+    async fn manual_tasks(&self, system: Option<&str>, open_only: bool) -> Result<Vec<ManualTask>>;
+    /// Marks a task done by `by`, with an audit event in the same transaction.
+    async fn complete_manual_task(
+        &self,
+        id: u64,
+        by: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<ManualTask>;
 
     // Access history.
 

@@ -25,8 +25,8 @@ pub struct Config {
 }
 
 /// A system Roster provisions into, told apart by `kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SystemConfig {
     /// The in-memory target, its state kept in a JSON file: for trying Roster out and tests.
     Memory {
@@ -34,6 +34,18 @@ pub enum SystemConfig {
         /// Simulated latency per write (makes a long apply observable).
         #[serde(default)]
         latency_ms: u64,
+    },
+    /// Confluence Cloud: Atlassian SCIM for users, Confluence REST for groups and spaces.
+    ConfluenceCloud(roster_connectors::confluence_cloud::ConfluenceCloudConfig),
+    /// Confluence Data Center REST API.
+    ConfluenceDc(roster_connectors::confluence_dc::ConfluenceDcConfig),
+    /// Any application that speaks SCIM 2.0 (users and groups).
+    Scim(roster_connectors::scim_target::ScimTargetConfig),
+    /// An application with no API: each step becomes a task for a person
+    /// (`roster task list`, `roster task done`), announced to `webhook_url` when given.
+    Manual {
+        #[serde(default)]
+        webhook_url: Option<String>,
     },
 }
 
@@ -81,6 +93,10 @@ impl Config {
         for system in config.systems.values_mut() {
             match system {
                 SystemConfig::Memory { state_file, .. } => *state_file = resolve(dir, state_file),
+                SystemConfig::ConfluenceCloud(_)
+                | SystemConfig::ConfluenceDc(_)
+                | SystemConfig::Scim(_)
+                | SystemConfig::Manual { .. } => {}
             }
         }
         if let Some(db) = &config.database {

@@ -39,6 +39,9 @@ pub enum Command {
         /// Directory for the demo's files.
         #[arg(long, default_value = "roster-demo")]
         dir: PathBuf,
+        /// Where to provision.
+        #[arg(long, value_enum, default_value_t = DemoTarget::ConfluenceCloud)]
+        target: DemoTarget,
     },
     /// Import the HR sources, read the target, and show and store the plan.
     Plan(PlanArgs),
@@ -59,6 +62,116 @@ pub enum Command {
     /// The example-company generator.
     #[command(subcommand)]
     Example(ExampleCommand),
+    /// Run an API simulator (a test partner speaking the vendor's API) in the foreground.
+    Sim {
+        #[arg(value_enum)]
+        kind: SimKind,
+        #[command(flatten)]
+        args: SimArgs,
+    },
+    /// Check a configured system's connection and say exactly what is missing.
+    #[command(subcommand)]
+    Connect(ConnectCommand),
+    /// Tasks of manual targets (apps with no API).
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Open tasks (or all with --all), oldest first.
+    List {
+        #[arg(long)]
+        system: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a task done; the audit log records who. The next `roster apply` completes the step.
+    Done {
+        id: u64,
+        /// Who did it (recorded in the audit log).
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DemoTarget {
+    /// The Confluence Cloud simulator, started in this process.
+    ConfluenceCloud,
+    /// The in-memory target, kept in roster-demo/target.json.
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SimKind {
+    /// Confluence Cloud: Confluence REST v1/v2, Atlassian SCIM, organisation admin API.
+    ConfluenceCloud,
+    /// Confluence Data Center REST API.
+    ConfluenceDc,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Start with no site data (no spaces, groups or users besides the admin).
+    #[arg(long)]
+    pub empty: bool,
+    /// A space the site starts with, created by the admin: KEY or KEY=Name (repeatable).
+    #[arg(long, value_name = "KEY[=NAME]")]
+    pub space: Vec<String>,
+    /// Cloud: the admin's e-mail (Basic auth user) [default: generated].
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Cloud: API token [default: generated].
+    #[arg(long)]
+    pub api_token: Option<String>,
+    /// Cloud: SCIM directory API key [default: generated].
+    #[arg(long)]
+    pub scim_key: Option<String>,
+    /// Cloud: organisation API key [default: generated].
+    #[arg(long)]
+    pub org_key: Option<String>,
+    /// Data Center: admin username [default: generated].
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Data Center: admin password [default: generated].
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Data Center: personal access token [default: generated].
+    #[arg(long)]
+    pub pat: Option<String>,
+    /// Share of requests answered with a 5xx (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Every N requests, a burst of --burst-length 429 answers (0 = never).
+    #[arg(long, default_value_t = 0)]
+    pub burst_every: u64,
+    #[arg(long, default_value_t = 0)]
+    pub burst_length: u64,
+    /// Retry-After seconds on 429/503.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
+    /// Latency added to each request, milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of writes carried out and then answered by dropping the connection (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_after_write_rate: f64,
+    /// Seed for the fault dice (0 = random).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectCommand {
+    /// Check a system: credentials, permissions, scopes and groups.
+    Test { system: String },
 }
 
 #[derive(Debug, Args)]

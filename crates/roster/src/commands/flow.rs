@@ -2,12 +2,13 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
 use roster_connectors::SourceConfig;
 use roster_core::render::{headline, render_plan};
-use roster_core::{Plan, Policy};
+use roster_core::{Plan, Policy, Target};
 use roster_engine::{ApplyError, ApplyOptions, ApplyReport, apply_plan, import, plan_system};
 use roster_store::{PlanStatus, Store};
 use serde_json::json;
@@ -71,7 +72,7 @@ pub async fn import_sources(
 
 /// Plans each selected system at `at` and stores the plans.
 pub async fn plan_systems(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     loaded: &Loaded,
     policy: &Policy,
     only: Option<&str>,
@@ -79,8 +80,8 @@ pub async fn plan_systems(
 ) -> Result<Vec<Planned>> {
     let mut out = Vec::new();
     for (name, system) in selected_systems(loaded, only)? {
-        let target = open_target(name, system)?;
-        let (id, plan) = plan_system(store, policy, &target, at).await?;
+        let target = open_target(name, system, store)?;
+        let (id, plan) = plan_system(store.as_ref(), policy, target.as_ref(), at).await?;
         out.push(Planned { id, plan });
     }
     Ok(out)
@@ -92,8 +93,7 @@ pub async fn plan(global: &Global<'_>, args: &PlanArgs) -> Result<ExitCode> {
     let store = global.open_store().await?;
     let at = args.at.unwrap_or_else(Timestamp::now);
     import_sources(store.as_ref(), &loaded, &policy, args.hr.as_deref(), at).await?;
-    let planned =
-        plan_systems(store.as_ref(), &loaded, &policy, args.system.as_deref(), at).await?;
+    let planned = plan_systems(&store, &loaded, &policy, args.system.as_deref(), at).await?;
     let mut held = false;
     for p in &planned {
         if args.json {
@@ -133,7 +133,7 @@ pub async fn plan(global: &Global<'_>, args: &PlanArgs) -> Result<ExitCode> {
 
 /// Applies one stored plan to its system with a progress line.
 pub async fn apply_stored(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     loaded: &Loaded,
     plan_id: &str,
     confirm: bool,
@@ -151,7 +151,7 @@ pub async fn apply_stored(
                 loaded.file.display()
             )))
         })?;
-    let target = open_target(&stored.plan.system, system)
+    let target = open_target(&stored.plan.system, system, store)
         .map_err(|e| ApplyError::Store(roster_store::StoreError::Invalid(format!("{e:#}"))))?;
     let options = ApplyOptions {
         confirm,
@@ -159,11 +159,22 @@ pub async fn apply_stored(
         max_attempts: loaded.config.apply.max_attempts,
         ..ApplyOptions::default()
     };
+    apply_to(store.as_ref(), target.as_ref(), plan_id, &options, at).await
+}
+
+/// Applies a stored plan to `target` with a progress line.
+pub async fn apply_to(
+    store: &dyn Store,
+    target: &dyn Target,
+    plan_id: &str,
+    options: &ApplyOptions,
+    at: Option<Timestamp>,
+) -> Result<ApplyReport, ApplyError> {
     // Replaying an export (`--at`) records the apply at that instant too, so access history
     // and the audit log tell the replayed story in order.
     let clock = move || at.unwrap_or_else(Timestamp::now);
     let mut line = ProgressLine::new(format!("applying plan {plan_id}"));
-    let report = apply_plan(store, &target, plan_id, &options, &clock, &mut |p| {
+    let report = apply_plan(store, target, plan_id, options, &clock, &mut |p| {
         line.update(p.done as u64, Some(p.total as u64))
     })
     .await;
@@ -187,6 +198,15 @@ pub fn report_apply(system: &str, report: &ApplyReport) -> ExitCode {
         ));
     }
     println!("{text}");
+    if !report.waiting.is_empty() {
+        println!(
+            "{} step(s) wait for a person (manual tasks; `roster task list`); run `roster apply` again once they are done:",
+            report.waiting.len()
+        );
+        for (step, message) in &report.waiting {
+            println!("  step {step}: {message}");
+        }
+    }
     if report.failed.is_empty() {
         return ExitCode::SUCCESS;
     }
@@ -203,8 +223,8 @@ pub fn report_apply(system: &str, report: &ApplyReport) -> ExitCode {
 
 pub async fn apply(global: &Global<'_>, args: &ApplyArgs) -> Result<ExitCode> {
     let loaded = global.load_config()?;
-    let store = global.open_store().await?;
-    let store = store.as_ref();
+    let shared = global.open_store().await?;
+    let store = shared.as_ref();
     let at = args.plan.at;
 
     let mut to_apply: Vec<(String, String)> = Vec::new();
@@ -235,7 +255,7 @@ pub async fn apply(global: &Global<'_>, args: &ApplyArgs) -> Result<ExitCode> {
                 imported = true;
             }
             let planned = plan_systems(
-                store,
+                &shared,
                 &loaded,
                 &policy,
                 Some(name),
@@ -253,7 +273,7 @@ pub async fn apply(global: &Global<'_>, args: &ApplyArgs) -> Result<ExitCode> {
 
     let mut code = ExitCode::SUCCESS;
     for (system, id) in to_apply {
-        match apply_stored(store, &loaded, &id, args.confirm, at).await {
+        match apply_stored(&shared, &loaded, &id, args.confirm, at).await {
             Ok(report) => {
                 if report_apply(&system, &report) != ExitCode::SUCCESS {
                     code = ExitCode::FAILURE;

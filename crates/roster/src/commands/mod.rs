@@ -2,10 +2,11 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use roster_core::Policy;
+use roster_core::{Policy, Target};
 use roster_engine::MemoryTarget;
 use roster_store::Store;
 
@@ -16,6 +17,8 @@ mod audit;
 mod demo;
 mod flow;
 mod inspect;
+mod sim;
+mod tasks;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let Cli {
@@ -28,7 +31,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         database: database.as_deref(),
     };
     match command {
-        Command::Demo { dir } => demo::run(&dir).await,
+        Command::Demo { dir, target } => demo::run(&dir, target).await,
         Command::Plan(args) => flow::plan(&global, &args).await,
         Command::Apply(args) => flow::apply(&global, &args).await,
         Command::Policy(crate::PolicyCommand::Check { file }) => inspect::policy_check(&file),
@@ -52,6 +55,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Quarantine(crate::QuarantineCommand::List { json }) => {
             inspect::quarantine_list(&global, json).await
+        }
+        Command::Sim { kind, args } => sim::run(kind, &args).await,
+        Command::Task(crate::TaskCommand::List { system, all, json }) => {
+            tasks::list(&global, system.as_deref(), all, json).await
+        }
+        Command::Task(crate::TaskCommand::Done { id, by, note }) => {
+            tasks::done(&global, id, &by, note.as_deref()).await
+        }
+        Command::Connect(crate::ConnectCommand::Test { system }) => {
+            connect_test(&global, &system).await
         }
         Command::Example(crate::ExampleCommand::Generate { out, people, seed }) => {
             let company = roster_examples::write_example_dir(&out, seed, people)
@@ -96,9 +109,9 @@ impl Global<'_> {
             .unwrap_or_else(|| DEFAULT_DATABASE.to_string()))
     }
 
-    pub async fn open_store(&self) -> Result<Box<dyn Store>> {
+    pub async fn open_store(&self) -> Result<Arc<dyn Store>> {
         let url = self.database_url()?;
-        Ok(roster_store::open(&url).await?)
+        Ok(Arc::from(roster_store::open(&url).await?))
     }
 }
 
@@ -120,16 +133,89 @@ pub fn load_policy(path: &Path) -> Result<Policy> {
     })
 }
 
-/// Opens the target a system's configuration describes.
-pub fn open_target(name: &str, system: &SystemConfig) -> Result<MemoryTarget> {
-    match system {
+/// Opens the target a system's configuration describes. Secrets come from the environment
+/// variables the configuration names.
+pub fn open_target(
+    name: &str,
+    system: &SystemConfig,
+    store: &Arc<dyn Store>,
+) -> Result<Box<dyn Target>> {
+    Ok(match system {
+        SystemConfig::Manual { webhook_url } => {
+            let target = roster_engine::ManualTarget::new(name, store.clone());
+            match webhook_url {
+                Some(url) => Box::new(
+                    target.with_notifier(Arc::new(tasks::WebhookNotifier::new(name, url)?)),
+                ),
+                None => Box::new(target),
+            }
+        }
         SystemConfig::Memory {
             state_file,
             latency_ms,
-        } => Ok(MemoryTarget::open_file(name, state_file)
-            .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?
-            .with_latency(Duration::from_millis(*latency_ms))),
+        } => Box::new(
+            MemoryTarget::open_file(name, state_file)
+                .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?
+                .with_latency(Duration::from_millis(*latency_ms)),
+        ),
+        SystemConfig::ConfluenceCloud(config) => Box::new(
+            roster_connectors::confluence_cloud::ConfluenceCloudTarget::from_env(
+                name,
+                config.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?,
+        ),
+        SystemConfig::ConfluenceDc(config) => Box::new(
+            roster_connectors::confluence_dc::ConfluenceDcTarget::from_env(name, config.clone())
+                .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?,
+        ),
+        SystemConfig::Scim(config) => Box::new(
+            roster_connectors::scim_target::ScimTarget::from_env(name, config)
+                .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?,
+        ),
+    })
+}
+
+/// `roster connect test SYSTEM`: reads the system once and, for Confluence Cloud, checks each
+/// API the connector uses.
+async fn connect_test(global: &Global<'_>, system: &str) -> Result<ExitCode> {
+    let loaded = global.load_config()?;
+    let (name, config) = selected_systems(&loaded, Some(system))?
+        .into_iter()
+        .next()
+        .context("no such system")?;
+    let mut ok = true;
+    if let SystemConfig::ConfluenceCloud(config) = config {
+        let target = roster_connectors::confluence_cloud::ConfluenceCloudTarget::from_env(
+            name,
+            config.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?;
+        for check in target.check_connection().await {
+            let mark = if check.ok { "ok  " } else { "FAIL" };
+            println!("{mark}  {}: {}", check.name, check.detail);
+            ok &= check.ok;
+        }
     }
+    let store = global.open_store().await?;
+    let target = open_target(name, config, &store)?;
+    match target.read_state().await {
+        Ok(state) => println!(
+            "ok    read {name}: {} account(s), {} group(s), {} group space permission(s)",
+            state.accounts.len(),
+            state.groups.len(),
+            state.group_space_permissions.len()
+        ),
+        Err(e) => {
+            println!("FAIL  read {name}: {e}");
+            ok = false;
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// The systems a command works on: `--system` or all configured ones.

@@ -1,0 +1,78 @@
+//! `roster sim NAME --listen ADDR`: run one of the API simulators in the foreground. The first
+//! line on standard output is one JSON object with the base URLs and credentials it accepts.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use roster_sim::FaultConfig;
+
+use crate::{SimArgs, SimKind};
+
+pub async fn run(kind: SimKind, args: &SimArgs) -> Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let faults = FaultConfig {
+        error_rate: args.error_rate,
+        burst_every: args.burst_every,
+        burst_length: args.burst_length,
+        retry_after_secs: args.retry_after,
+        error_retry_after_secs: None,
+        latency_ms: args.latency_ms,
+        drop_after_write_rate: args.drop_after_write_rate,
+        seed: args.seed,
+    };
+    let running = match kind {
+        SimKind::ConfluenceCloud => {
+            roster_sim::cloud::start(
+                listener,
+                roster_sim::cloud::CloudOptions {
+                    email: args.email.clone(),
+                    api_token: args.api_token.clone(),
+                    scim_key: args.scim_key.clone(),
+                    org_key: args.org_key.clone(),
+                    faults,
+                    seed_site: !args.empty,
+                    spaces: spaces(&args.space),
+                },
+            )
+            .await?
+        }
+        SimKind::ConfluenceDc => {
+            roster_sim::dc::start(
+                listener,
+                roster_sim::dc::DcOptions {
+                    username: args.username.clone(),
+                    password: args.password.clone(),
+                    pat: args.pat.clone(),
+                    faults,
+                    seed_site: !args.empty,
+                    spaces: spaces(&args.space),
+                },
+            )
+            .await?
+        }
+    };
+    println!("{}", serde_json::to_string(&running.info)?);
+    eprintln!(
+        "simulator listening on {}; faults: GET/PUT {}/_sim/faults; state: GET {}/_sim/state; Ctrl-C stops it",
+        running.url(),
+        running.url(),
+        running.url()
+    );
+    tokio::select! {
+        _ = running.wait() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--space KEY` or `--space KEY=Name`.
+fn spaces(args: &[String]) -> Vec<(String, String)> {
+    args.iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, n)) => (k.to_string(), n.to_string()),
+            None => (a.clone(), a.clone()),
+        })
+        .collect()
+}
