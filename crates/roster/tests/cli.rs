@@ -149,7 +149,22 @@ fn demo_runs_with_no_setup_and_leaves_nothing_to_do() {
             q.row
         );
     }
-    // What the demo suggests works: planning again finds nothing to do.
+    assert!(
+        stdout.contains("Planning again: nothing to change"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/_sim/state"),
+        "the simulator's URL is shown: {stdout}"
+    );
+
+    // With the in-memory target the demo's configuration keeps working after it exits:
+    // planning again finds nothing to do.
+    ok(roster()
+        .args(["demo", "--target", "memory"])
+        .current_dir(cwd.path())
+        .output()
+        .unwrap());
     let config = cwd.path().join("roster-demo/roster.toml");
     let again = ok(roster()
         .current_dir(cwd.path())
