@@ -181,6 +181,36 @@ mod tests {
         );
     }
 
+    /// The commented-out systems in the example parse too, once uncommented.
+    #[test]
+    fn the_example_systems_parse_when_uncommented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../roster.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find("# [systems.\"acme.atlassian.net\"]").unwrap();
+        let uncommented: String = text[start..]
+            .lines()
+            .filter(|l| l.starts_with("# ") && !l.starts_with("#  "))
+            .map(|l| &l[2..])
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = Config::parse(&format!("policy = \"p.toml\"\n{uncommented}\n")).unwrap();
+        let kinds: Vec<&str> = config
+            .systems
+            .values()
+            .map(|s| match s {
+                SystemConfig::Memory { .. } => "memory",
+                SystemConfig::ConfluenceCloud(_) => "confluence_cloud",
+                SystemConfig::ConfluenceDc(_) => "confluence_dc",
+                SystemConfig::Scim(_) => "scim",
+                SystemConfig::Manual { .. } => "manual",
+            })
+            .collect();
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
+        for kind in ["confluence_cloud", "confluence_dc", "scim", "manual"] {
+            assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+        }
+    }
+
     #[test]
     fn unknown_keys_are_errors_that_name_the_key() {
         let err = Config::parse("policy = \"p.toml\"\ndatabse = \"x\"\n").unwrap_err();
