@@ -332,6 +332,27 @@ async fn run(kind: Kind, faults: Option<Value>) {
             group["name"]
         );
     }
+    for space in state["spaces"].as_array().unwrap() {
+        let grants: Vec<String> = space["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                if let Some(o) = p.as_object_mut() {
+                    o.remove("id");
+                }
+                p.to_string()
+            })
+            .collect();
+        let unique: BTreeSet<&String> = grants.iter().collect();
+        assert_eq!(
+            unique.len(),
+            grants.len(),
+            "duplicate permissions in {}",
+            space["key"]
+        );
+    }
     if faults.is_some() {
         let report: Value = http()
             .get(format!("{}/_sim/faults", sim.url()))

@@ -82,3 +82,67 @@ impl DcUser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The user object of ref §4.3, as recorded there (no `status`: not expanded).
+    #[test]
+    fn decodes_the_reference_user_example() {
+        let example = json!({
+          "type": "known",
+          "username": "ada",
+          "userKey": "ff80808151f3008c0152c05ba1a40003",
+          "profilePicture": {"path": "/download/attachments/7415957/user-avatar", "width": 48, "height": 48, "isDefault": false},
+          "displayName": "Ada Lovelace",
+          "_links": {"self": "https://confluence.example.com/rest/api/user?key=ff80808151f3008c0152c05ba1a40003"},
+          "_expandable": {"status": ""}
+        });
+        let user = DcUser::from_json(&example);
+        assert_eq!(user.key, "ff80808151f3008c0152c05ba1a40003");
+        assert_eq!(user.username, "ada");
+        assert_eq!(user.display_name, "Ada Lovelace");
+        assert!(user.active, "an unexpanded status means active");
+        let mut deactivated = example.clone();
+        deactivated["status"] = json!("Deactivated");
+        assert!(!DcUser::from_json(&deactivated).active);
+    }
+
+    /// The permission list item and the pairs of ref §4.7, both ways.
+    #[test]
+    fn maps_the_reference_permission_pairs() {
+        let item = json!({"operation": {"operationKey": "read", "targetType": "space"},
+                          "subject": {"type": "group", "name": "confluence-users"}, "spaceKey": "ENG"});
+        let op = &item["operation"];
+        assert_eq!(
+            roster_operation(&text(op, "targetType"), &text(op, "operationKey")),
+            "read"
+        );
+        for (roster, target, key) in [
+            ("read", "space", "read"),
+            ("administer", "space", "administer"),
+            ("export", "space", "export"),
+            ("restrict_content", "space", "restrict"),
+            ("delete_own", "space", "delete_own"),
+            ("create:page", "page", "create"),
+            ("delete:comment", "comment", "delete"),
+            ("create:attachment", "attachment", "create"),
+        ] {
+            assert_eq!(
+                dc_pair(roster).unwrap(),
+                (target.to_string(), key.to_string()),
+                "{roster}"
+            );
+            assert_eq!(roster_operation(target, key), roster, "{target}/{key}");
+        }
+        assert!(dc_pair("archive").is_err());
+        // A pair Roster has no name for is kept, not dropped (ref §4.7: space/delete_mail).
+        assert_eq!(
+            roster_operation("space", "delete_mail"),
+            "delete_mail:space"
+        );
+    }
+}
