@@ -1,6 +1,8 @@
 //! `bench`: Roster's benchmarks. Each prints what it measured in one line that BENCHMARKS.md
 //! quotes, with the command that reproduces it. Run them with `--release`.
 
+mod propagation;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -47,6 +49,12 @@ enum Bench {
         groups: usize,
         #[arg(long)]
         out: std::path::PathBuf,
+    },
+    /// The example company's syncs applied to the Confluence Cloud simulator over HTTP.
+    Propagate {
+        /// Inject 20 % 5xx, 429 bursts and dropped connections.
+        #[arg(long)]
+        faults: bool,
     },
     /// Appends audit events in batches as apply does, then verifies the whole chain.
     Audit {
@@ -312,6 +320,11 @@ fn main() -> Result<()> {
             groups,
             out,
         } => bench_first_sync(people, rules, spaces, groups, &out),
+        Bench::Propagate { faults } => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+            .block_on(propagation::run(faults)),
         Bench::Audit {
             events,
             batch,

@@ -20,6 +20,7 @@
 //! licence_groups = { confluence = "confluence-users" }
 //! ```
 
+mod check;
 mod config;
 mod mapping;
 mod read;
@@ -49,6 +50,9 @@ pub struct ConfluenceDcTarget {
     system: String,
     base: String,
     auth: Auth,
+    /// The variables the secrets came from, named in connection checks.
+    pat_env: Option<String>,
+    password_env: Option<String>,
     licence_groups: BTreeMap<String, String>,
     http: HttpClient,
 }
@@ -83,6 +87,8 @@ impl ConfluenceDcTarget {
             system,
             base: config.base_url.trim_end_matches('/').to_string(),
             auth,
+            pat_env: config.pat_env,
+            password_env: config.password_env,
             licence_groups: config.licence_groups,
             http,
         })

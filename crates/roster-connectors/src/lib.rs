@@ -1,11 +1,13 @@
 //! Connectors to the systems around Roster: HR sources (CSV today), targets (Confluence
 //! Cloud and Data Center, generic SCIM, manual) and the HTTP client behaviour they share.
 
+pub mod check;
 pub mod csv_source;
 pub mod http;
 
 use serde::Deserialize;
 
+pub use check::ConnectionCheck;
 pub use csv_source::{CsvError, CsvRecords, CsvSourceConfig, MalformedRow, load, read_records};
 
 /// One HR source as the configuration file describes it (`[sources.NAME]`), told apart by

@@ -187,6 +187,59 @@ org_key_env = "TEST_ORG_KEY"
     );
 }
 
+#[test]
+fn connect_test_checks_a_data_center_connection() {
+    let sim = Sim::start("confluence-dc", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "policy.toml", POLICY);
+    let hr = write(dir.path(), "hr.csv", HR);
+    let config = write(
+        dir.path(),
+        "roster.toml",
+        &format!(
+            r#"database = "sqlite://roster.db"
+policy = "{policy}"
+[sources.hr]
+kind = "csv"
+path = "{hr}"
+[systems.wiki]
+kind = "confluence_dc"
+base_url = "{}"
+pat_env = "TEST_PAT"
+"#,
+            sim.s("base_url"),
+        ),
+    );
+    let run = |pat: &str| {
+        roster()
+            .current_dir(dir.path())
+            .args(["--config", &config, "connect", "test", "wiki"])
+            .env("TEST_PAT", pat)
+            .output()
+            .unwrap()
+    };
+    let good = ok(run(&sim.s("pat")));
+    let stdout = text(&good.stdout);
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    assert!(
+        stdout.contains("Administrator rights") && stdout.contains("read wiki"),
+        "{stdout}"
+    );
+
+    let bad = run("not-the-pat");
+    assert_eq!(bad.status.code(), Some(1));
+    let stdout = text(&bad.stdout);
+    assert!(
+        stdout.contains("FAIL")
+            && stdout.contains("personal access token rejected: check TEST_PAT"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("not-the-pat"),
+        "a secret was printed: {stdout}"
+    );
+}
+
 /// A webhook receiver: records the JSON bodies it is sent.
 fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -2,44 +2,13 @@
 //! is wrong and how to fix it.
 
 use reqwest::Method;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::ConfluenceCloudTarget;
 use super::wire::User;
+use crate::check::{ConnectionCheck, check, explain};
 use crate::http::{HttpError, Idempotence};
 use crate::scim_client::{ListResponse, ScimUser};
-
-/// The result of one connection check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConnectionCheck {
-    /// What was checked ("Confluence API token", "SCIM directory", ...).
-    pub name: String,
-    pub ok: bool,
-    /// What was found, or what is wrong and how to fix it.
-    pub detail: String,
-}
-
-fn check(name: &str, result: Result<String, String>) -> ConnectionCheck {
-    let (ok, detail) = match result {
-        Ok(d) => (true, d),
-        Err(d) => (false, d),
-    };
-    ConnectionCheck {
-        name: name.to_string(),
-        ok,
-        detail,
-    }
-}
-
-/// Names the usual cause of an error answer; `forbidden` says which permission is missing.
-fn explain(e: &HttpError, unauthorized: &str, forbidden: &str) -> String {
-    match e.status() {
-        Some(401) => format!("{unauthorized} ({e})"),
-        Some(403) => format!("{forbidden} ({e})"),
-        _ => e.to_string(),
-    }
-}
 
 impl ConfluenceCloudTarget {
     /// Checks every API the target uses: the Confluence API token (`user/current`), the SCIM

@@ -20,6 +20,7 @@
 //! [`StepOutcome::AlreadyDone`] and never duplicates a user, membership or permission.
 
 mod check;
+mod org;
 mod rest;
 pub mod wire;
 
@@ -32,7 +33,8 @@ use roster_core::state::{Account, ActualState, Entitlement, GroupSpacePermission
 use roster_core::{StepOutcome, Target, TargetError};
 use serde::Deserialize;
 
-pub use check::ConnectionCheck;
+pub use crate::check::ConnectionCheck;
+use org::OrgAdmin;
 use rest::Wiki;
 use wire::{Group, Space, User, cloud_operation, operation_name};
 
@@ -49,7 +51,8 @@ pub struct ConfluenceCloudConfig {
     pub site_url: String,
     /// `https://api.atlassian.com/scim/directory/{directoryId}`.
     pub scim_base_url: String,
-    /// `https://api.atlassian.com`: the organization admin API, used by `connect test`.
+    /// `https://api.atlassian.com`: the organization admin API, used by `connect test` and,
+    /// with `org_id` and the org key, by reads (last-active dates, account status).
     #[serde(default)]
     pub admin_api_url: Option<String>,
     #[serde(default)]
@@ -104,6 +107,8 @@ pub struct ConfluenceCloudTarget {
     wiki: Wiki,
     scim: ScimClient,
     org_key: Option<String>,
+    /// The organization admin API, when `admin_api_url`, `org_id` and the org key are all set.
+    org: Option<OrgAdmin>,
     cache: Mutex<Cache>,
 }
 
@@ -119,6 +124,22 @@ impl ConfluenceCloudTarget {
             .map_err(setup)?;
         let scim_http = HttpClient::new(format!("{system} (SCIM directory)"), config.http.clone())
             .map_err(setup)?;
+        let given = |s: Option<&String>| s.filter(|s| !s.trim().is_empty()).cloned();
+        let org = match (
+            given(config.admin_api_url.as_ref()),
+            given(config.org_id.as_ref()),
+            given(secrets.org_key.as_ref()),
+        ) {
+            (Some(url), Some(org_id), Some(key)) => {
+                let http = HttpClient::new(
+                    format!("{system} (organization admin API)"),
+                    config.http.clone(),
+                )
+                .map_err(setup)?;
+                Some(OrgAdmin::new(Arc::new(http), &url, &org_id, &key))
+            }
+            _ => None,
+        };
         Ok(ConfluenceCloudTarget {
             wiki: Wiki::new(
                 Arc::new(wiki_http),
@@ -128,6 +149,7 @@ impl ConfluenceCloudTarget {
             ),
             scim: ScimClient::new(Arc::new(scim_http), &config.scim_base_url, secrets.scim_key),
             org_key: secrets.org_key,
+            org,
             cache: Mutex::new(Cache::default()),
             system,
             config,
@@ -418,6 +440,8 @@ impl ConfluenceCloudTarget {
                 entitlements: BTreeSet::new(),
             });
         }
+        // Accounts from here on have no SCIM record.
+        let scim_accounts = accounts.len();
 
         let mut licences: HashMap<&str, Vec<&str>> = HashMap::new();
         for (product, group) in &self.config.licence_groups {
@@ -472,6 +496,11 @@ impl ConfluenceCloudTarget {
             }
         }
 
+        if let Some(org) = &self.org {
+            self.add_org_facts(org, &mut accounts, scim_accounts)
+                .await?;
+        }
+
         let mut cache = self.cache();
         cache.scim_ids = scim_ids;
         cache.groups = groups.iter().map(|g| (g.name.clone(), g.clone())).collect();
@@ -481,6 +510,46 @@ impl ConfluenceCloudTarget {
             groups: groups.into_iter().map(|g| g.name).collect(),
             group_space_permissions,
         })
+    }
+}
+
+impl ConfluenceCloudTarget {
+    /// From the organization admin API: every account's last Confluence activity, and the
+    /// account status of those SCIM has no record of (the first `scim_accounts` have one;
+    /// Confluence's `operations` only say whether the others are licensed).
+    async fn add_org_facts(
+        &self,
+        org: &OrgAdmin,
+        accounts: &mut [Account],
+        scim_accounts: usize,
+    ) -> Result<(), TargetError> {
+        let known = org.accounts().await.map_err(|e| match e.status() {
+            Some(401) => self.permanent(format!(
+                "organization API key rejected while reading last-active dates: check {} ({e})",
+                self.config.org_key_env.as_deref().unwrap_or("org_key_env")
+            )),
+            Some(403) => self.permanent(format!(
+                "the organization API key may not list the users of organization {} (use an unscoped key) ({e})",
+                self.config.org_id.as_deref().unwrap_or_default()
+            )),
+            Some(404) => self.permanent(format!(
+                "no organization {}: check org_id ({e})",
+                self.config.org_id.as_deref().unwrap_or_default()
+            )),
+            _ => e.into(),
+        })?;
+        for (i, account) in accounts.iter_mut().enumerate() {
+            let Some(o) = known.get(&account.external_id) else {
+                continue;
+            };
+            account.last_active = o.last_active;
+            if i >= scim_accounts
+                && let Some(active) = o.active
+            {
+                account.active = active;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -74,11 +74,13 @@ fn check_org(app: &App, org: &str) -> Result<(), Response> {
     }
 }
 
-fn encode(offset: usize, limit: usize) -> String {
-    URL_SAFE_NO_PAD.encode(json!({"offset": offset, "limit": limit}).to_string())
+/// An opaque cursor holding the whole query of a page: with a cursor the other parameters
+/// are ignored (ref §3.4), so it carries `expand` too.
+fn encode(offset: usize, limit: usize, expand: &[String]) -> String {
+    URL_SAFE_NO_PAD.encode(json!({"offset": offset, "limit": limit, "expand": expand}).to_string())
 }
 
-fn decode(cursor: &str) -> Option<(usize, usize)> {
+fn decode(cursor: &str) -> Option<(usize, usize, Vec<String>)> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     let n = |k: &str| {
@@ -86,15 +88,25 @@ fn decode(cursor: &str) -> Option<(usize, usize)> {
             .and_then(Value::as_u64)
             .and_then(|x| usize::try_from(x).ok())
     };
-    Some((n("offset")?, n("limit")?))
+    let expand = v
+        .get("expand")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((n("offset")?, n("limit")?, expand))
 }
 
 /// `{"self", "prev", "next"}` cursors (ref §3.4).
-fn links(offset: usize, limit: usize, total: usize) -> Value {
+fn links(offset: usize, limit: usize, total: usize, expand: &[String]) -> Value {
     json!({
-        "self": encode(offset, limit),
-        "prev": (offset > 0).then(|| encode(offset.saturating_sub(limit), limit)),
-        "next": (offset + limit < total).then(|| encode(offset + limit, limit)),
+        "self": encode(offset, limit, expand),
+        "prev": (offset > 0).then(|| encode(offset.saturating_sub(limit), limit, expand)),
+        "next": (offset + limit < total).then(|| encode(offset + limit, limit, expand)),
     })
 }
 
@@ -113,8 +125,9 @@ fn product_access(app: &App, site: &Site, u: &User) -> Option<Value> {
     })
 }
 
-/// v2 `MultiDirectoryUser` (ref §3.4).
-fn v2_user(app: &App, site: &Site, u: &User, with_groups: bool) -> Value {
+/// v2 `MultiDirectoryUser` (ref §3.4); `productAccess` and `groups` only when expanded.
+fn v2_user(app: &App, site: &Site, u: &User, expand: &[String]) -> Value {
+    let expands = |what: &str| expand.iter().any(|e| e == what);
     let mut v = json!({
         "accountId": u.account_id,
         "accountType": "atlassian",
@@ -141,10 +154,12 @@ fn v2_user(app: &App, site: &Site, u: &User, with_groups: bool) -> Value {
         "deactivatedOn": u.deactivated_on.map(millis),
         "forDeletion": false,
     });
-    if let Some(p) = product_access(app, site, u) {
+    if expands("productAccess")
+        && let Some(p) = product_access(app, site, u)
+    {
         v["productAccess"] = p;
     }
-    if with_groups {
+    if expands("groups") {
         v["groups"] = site
             .groups_of(&u.account_id)
             .iter()
@@ -155,7 +170,8 @@ fn v2_user(app: &App, site: &Site, u: &User, with_groups: bool) -> Value {
 }
 
 /// `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users`, `limit` ≤ 100, `-` = every
-/// directory; with `cursor` the other parameters are ignored (ref §3.4).
+/// directory; with `cursor` the other parameters are ignored (ref §3.4); `expand` is a
+/// comma-separated list (`productAccess`, `groups`).
 async fn v2_users(
     State(app): State<App>,
     Path((org, dir)): Path<(String, String)>,
@@ -165,7 +181,7 @@ async fn v2_users(
     if dir != "-" && dir != app.cfg.directory_id {
         return Err(unknown(format!("Directory {dir} was not found")));
     }
-    let (offset, limit) = match q.get("cursor") {
+    let (offset, limit, expand) = match q.get("cursor") {
         Some(c) => decode(c).ok_or_else(|| {
             errors::admin(
                 StatusCode::BAD_REQUEST,
@@ -189,12 +205,19 @@ async fn v2_users(
                     }
                 },
             };
-            (0, limit)
+            let expand = q
+                .get("expand")
+                .map(|e| {
+                    e.split(',')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (0, limit, expand)
         }
     };
-    let with_groups = q
-        .get("expand")
-        .is_some_and(|e| e.split(',').any(|x| x == "groups"));
     let site = app.site();
     let total = site.users.len();
     let data: Vec<Value> = site
@@ -202,11 +225,11 @@ async fn v2_users(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|u| v2_user(&app, &site, u, with_groups))
+        .map(|u| v2_user(&app, &site, u, &expand))
         .collect();
     Ok(json_ok(
         StatusCode::OK,
-        &json!({"data": data, "links": links(offset, limit, total)}),
+        &json!({"data": data, "links": links(offset, limit, total, &expand)}),
     ))
 }
 
@@ -214,7 +237,7 @@ async fn v2_users(
 async fn v1_users(State(app): State<App>, Path(org): Path<String>, Query(q): Q) -> Reply {
     check_org(&app, &org)?;
     let offset = match q.get("cursor") {
-        Some(c) => decode(c).map(|(o, _)| o).ok_or_else(|| {
+        Some(c) => decode(c).map(|(o, _, _)| o).ok_or_else(|| {
             errors::admin(
                 StatusCode::BAD_REQUEST,
                 "ADMIN-UAM-400-1",
@@ -253,7 +276,7 @@ async fn v1_users(State(app): State<App>, Path(org): Path<String>, Query(q): Q) 
         format!(
             "{}/admin/v1/orgs/{org}/users?cursor={}",
             app.cfg.site_url,
-            encode(offset + 50, 50)
+            encode(offset + 50, 50, &[])
         )
     });
     Ok(json_ok(

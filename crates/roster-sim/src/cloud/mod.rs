@@ -1,7 +1,8 @@
 //! Confluence Cloud simulator: one Atlassian site and organization seen through Confluence REST
 //! v1/v2 (`{site_url}/wiki/...`), SCIM user provisioning (`/scim/directory/{id}`) and the
 //! organization admin / user management APIs (`/admin/...`, `/users/...`), all sharing one state
-//! (`docs/reference/atlassian-api.md` §0-§3, §5.3, §7). `GET /_sim/state` dumps that state.
+//! (`docs/reference/atlassian-api.md` §0-§3, §5.3, §7). `GET /_sim/state` dumps that state;
+//! `PUT /_sim/users/{accountId}/last-active` sets when an account was last active in Confluence.
 
 // Handlers return `Result<Response, Response>` so an error answer can leave early with `?`; the
 // size of `Response` in the `Err` arm does not matter for a test server.
@@ -17,13 +18,14 @@ mod v1;
 mod v2;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::{FaultConfig, Faults};
@@ -113,6 +115,7 @@ pub async fn start(
         .merge(scim::routes(&app))
         .merge(admin::routes(&app))
         .route("/_sim/state", get(sim_state))
+        .route("/_sim/users/{account}/last-active", put(set_last_active))
         .fallback(not_found)
         .with_state(app);
     let router = api
@@ -151,6 +154,46 @@ fn basic_ok(app: &App, headers: &HeaderMap) -> bool {
 async fn sim_state(State(app): State<App>) -> Response {
     let v = app.site().dump(&app.cfg);
     errors::json_ok(StatusCode::OK, &v)
+}
+
+/// `PUT /_sim/users/{accountId}/last-active` with `{"lastActiveTimestamp": "RFC 3339" | null}`
+/// (not faulted, no auth): when the account was last active in Confluence, as the org admin
+/// API reports it (ref §3.3, §3.4, §3.7). 204; 404 for an unknown account; 400 for a bad body.
+async fn set_last_active(
+    State(app): State<App>,
+    Path(account): Path<String>,
+    body: Bytes,
+) -> Response {
+    let bad =
+        |detail: String| errors::json_ok(StatusCode::BAD_REQUEST, &json!({"message": detail}));
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad(format!("invalid JSON: {e}")),
+    };
+    let last_active = match value.get("lastActiveTimestamp") {
+        Some(Value::Null) => None,
+        Some(Value::String(s)) => match s.parse::<jiff::Timestamp>() {
+            Ok(t) => Some(t),
+            Err(e) => return bad(format!("lastActiveTimestamp {s:?} is not RFC 3339: {e}")),
+        },
+        _ => {
+            return bad(
+                "the body must be {\"lastActiveTimestamp\": \"RFC 3339 instant\" or null}"
+                    .to_string(),
+            );
+        }
+    };
+    let mut site = app.site();
+    match site.user_mut(&account) {
+        Some(u) => {
+            u.last_active = last_active;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => errors::json_ok(
+            StatusCode::NOT_FOUND,
+            &json!({"message": format!("no account {account}")}),
+        ),
+    }
 }
 
 /// Unknown paths: the Confluence v1 404 for `/wiki/...` (so the plural

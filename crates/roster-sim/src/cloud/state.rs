@@ -308,6 +308,13 @@ impl Site {
         }
         let grace = site.add_plain_user("grace.hopper@example.com", "Grace", "Hopper", false);
         let alan = site.add_plain_user("alan.turing@example.com", "Alan", "Turing", false);
+        // Grace was last seen in Confluence two days ago; Alan never (the admin: at its first
+        // API call).
+        if let Some(u) = site.user_mut(&grace) {
+            u.last_active = Timestamp::now()
+                .checked_sub(jiff::SignedDuration::from_hours(48))
+                .ok();
+        }
         let users = site.add_group("confluence-users", None);
         let admins = site.add_group("confluence-admins", None);
         let site_admins = site.add_group("site-admins", None);
@@ -358,6 +365,7 @@ impl Site {
                 "email": u.email,
                 "displayName": u.display_name,
                 "active": u.active,
+                "lastActive": u.last_active.map(millis),
                 "siteAdmin": u.site_admin,
                 "confluenceAccess": self.has_confluence_access(u),
             })).collect::<Vec<_>>(),

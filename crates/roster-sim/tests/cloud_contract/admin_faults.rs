@@ -16,7 +16,7 @@ async fn org_admin_users_and_lifecycle() {
     let (st, p) = body(
         s.admin(
             Method::GET,
-            &format!("/admin/v2/orgs/{org}/directories/{dir}/users?limit=2"),
+            &format!("/admin/v2/orgs/{org}/directories/{dir}/users?limit=2&expand=productAccess"),
         )
         .send()
         .await
@@ -36,6 +36,52 @@ async fn org_admin_users_and_lifecycle() {
     }
     assert_eq!(u["email"], s.info("email"));
     assert_eq!(u["productAccess"][0]["key"], "confluence");
+    // Seeded as active two days ago; an account's last activity can be set through `/_sim/`.
+    let grace = &p["data"][1];
+    assert!(grace["productAccess"][0]["lastActiveTimestamp"].is_string());
+    let r = s
+        .http
+        .put(format!(
+            "{}/_sim/users/{}/last-active",
+            s.info("site_url"),
+            grace["accountId"].as_str().unwrap()
+        ))
+        .json(&json!({"lastActiveTimestamp": "2026-08-30T09:15:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, plain) = body(
+        s.admin(
+            Method::GET,
+            &format!("/admin/v2/orgs/{org}/directories/-/users?limit=2"),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert!(
+        plain["data"][1].get("productAccess").is_none(),
+        "productAccess only with expand=productAccess"
+    );
+    let (_, expanded) = body(
+        s.admin(
+            Method::GET,
+            &format!(
+                "/admin/v2/orgs/{org}/directories/-/users?limit=2&expand=groups,productAccess"
+            ),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        expanded["data"][1]["productAccess"][0]["lastActiveTimestamp"],
+        "2026-08-30T09:15:00Z"
+    );
+    assert!(expanded["data"][1]["groups"].is_array());
     assert!(p["links"]["self"].is_string() && p["links"]["prev"].is_null());
     let cursor = p["links"]["next"].as_str().unwrap();
     let (_, p2) = body(

@@ -184,18 +184,29 @@ async fn connect_test(global: &Global<'_>, system: &str) -> Result<ExitCode> {
         .into_iter()
         .next()
         .context("no such system")?;
+    let checks = match config {
+        SystemConfig::ConfluenceCloud(config) => Some(
+            roster_connectors::confluence_cloud::ConfluenceCloudTarget::from_env(
+                name,
+                config.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?
+            .check_connection()
+            .await,
+        ),
+        SystemConfig::ConfluenceDc(config) => Some(
+            roster_connectors::confluence_dc::ConfluenceDcTarget::from_env(name, config.clone())
+                .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?
+                .check_connection()
+                .await,
+        ),
+        _ => None,
+    };
     let mut ok = true;
-    if let SystemConfig::ConfluenceCloud(config) = config {
-        let target = roster_connectors::confluence_cloud::ConfluenceCloudTarget::from_env(
-            name,
-            config.clone(),
-        )
-        .map_err(|e| anyhow::anyhow!("system {name}: {e}"))?;
-        for check in target.check_connection().await {
-            let mark = if check.ok { "ok  " } else { "FAIL" };
-            println!("{mark}  {}: {}", check.name, check.detail);
-            ok &= check.ok;
-        }
+    for check in checks.into_iter().flatten() {
+        let mark = if check.ok { "ok  " } else { "FAIL" };
+        println!("{mark}  {}: {}", check.name, check.detail);
+        ok &= check.ok;
     }
     let store = global.open_store().await?;
     let target = open_target(name, config, &store)?;
