@@ -1,0 +1,695 @@
+//! The schemas Roster serves and enforces (RFC 7643 §2, §4, §7, §8.7): core User and Group,
+//! the EnterpriseUser extension, and Roster's extension for the person attributes policies
+//! use. `/Schemas` is rendered from these same definitions, so what is advertised is what is
+//! enforced.
+
+use serde::Serialize;
+
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ROSTER_USER: &str = "urn:roster:params:scim:schemas:extension:roster:1.0:User";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttrType {
+    String,
+    Boolean,
+    Decimal,
+    Integer,
+    DateTime,
+    Reference,
+    Complex,
+    Binary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Mutability {
+    ReadOnly,
+    ReadWrite,
+    Immutable,
+    WriteOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Returned {
+    Always,
+    Never,
+    Default,
+    Request,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Uniqueness {
+    None,
+    Server,
+    Global,
+}
+
+/// One attribute definition with the characteristics of RFC 7643 §2.2 and §7.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub attr_type: AttrType,
+    pub multi_valued: bool,
+    pub description: &'static str,
+    pub required: bool,
+    pub case_exact: bool,
+    pub mutability: Mutability,
+    pub returned: Returned,
+    pub uniqueness: Uniqueness,
+    pub canonical_values: &'static [&'static str],
+    pub reference_types: &'static [&'static str],
+    pub sub_attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub attributes: Vec<Attribute>,
+}
+
+/// The two resource types Roster serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceType {
+    User,
+    Group,
+}
+
+impl ResourceType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceType::User => "User",
+            ResourceType::Group => "Group",
+        }
+    }
+
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            ResourceType::User => "/Users",
+            ResourceType::Group => "/Groups",
+        }
+    }
+
+    pub fn core_schema(self) -> &'static str {
+        match self {
+            ResourceType::User => USER,
+            ResourceType::Group => GROUP,
+        }
+    }
+
+    /// Extension schema URNs (none is required).
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            ResourceType::User => &[ENTERPRISE_USER, ROSTER_USER],
+            ResourceType::Group => &[],
+        }
+    }
+}
+
+/// An attribute path resolved against the schemas: which schema, which attribute, and which
+/// sub-attribute (for `name.givenName`, `emails.value`, `manager.value`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolved<'a> {
+    pub schema: &'static str,
+    pub attribute: &'a Attribute,
+    pub sub_attribute: Option<&'a Attribute>,
+}
+
+impl Resolved<'_> {
+    /// The attribute the path ends at (the sub-attribute when there is one).
+    pub fn leaf(&self) -> &Attribute {
+        self.sub_attribute.unwrap_or(self.attribute)
+    }
+}
+
+/// Every schema Roster serves, with lookups by path.
+#[derive(Debug, Clone)]
+pub struct Schemas {
+    pub user: Schema,
+    pub group: Schema,
+    pub enterprise_user: Schema,
+    /// Attributes from the policy's person attributes (custom attributes included).
+    pub roster_user: Schema,
+}
+
+/// The shape most attributes share: a single-valued, optional, read-write, case-insensitive
+/// string returned by default. Builders below change what differs.
+const fn base(name: &'static str, description: &'static str) -> Attribute {
+    Attribute {
+        name,
+        attr_type: AttrType::String,
+        multi_valued: false,
+        description,
+        required: false,
+        case_exact: false,
+        mutability: Mutability::ReadWrite,
+        returned: Returned::Default,
+        uniqueness: Uniqueness::None,
+        canonical_values: &[],
+        reference_types: &[],
+        sub_attributes: Vec::new(),
+    }
+}
+
+fn string(name: &'static str, description: &'static str) -> Attribute {
+    base(name, description)
+}
+
+fn typed(name: &'static str, attr_type: AttrType, description: &'static str) -> Attribute {
+    Attribute {
+        attr_type,
+        ..base(name, description)
+    }
+}
+
+fn complex(name: &'static str, description: &'static str, subs: Vec<Attribute>) -> Attribute {
+    Attribute {
+        attr_type: AttrType::Complex,
+        sub_attributes: subs,
+        ..base(name, description)
+    }
+}
+
+fn multi(mut attribute: Attribute) -> Attribute {
+    attribute.multi_valued = true;
+    attribute
+}
+
+fn read_only(mut attribute: Attribute) -> Attribute {
+    attribute.mutability = Mutability::ReadOnly;
+    attribute
+}
+
+fn reference(name: &'static str, types: &'static [&'static str], d: &'static str) -> Attribute {
+    Attribute {
+        attr_type: AttrType::Reference,
+        reference_types: types,
+        ..base(name, d)
+    }
+}
+
+/// `value`, `display`, `type`, `primary` of the plural attributes in RFC 7643 §4.1.2. `type`
+/// has canonical values in the RFC but they are advisory: Okta, Entra and scim2-tester send
+/// others, so none are enforced (and none are advertised as a closed list).
+fn plural(
+    name: &'static str,
+    value_type: AttrType,
+    description: &'static str,
+    extra: Vec<Attribute>,
+) -> Attribute {
+    let mut subs = vec![
+        typed("value", value_type, "The attribute's value."),
+        string(
+            "display",
+            "A human-readable name, primarily used for display purposes.",
+        ),
+        string("type", "A label indicating the attribute's function."),
+        typed(
+            "primary",
+            AttrType::Boolean,
+            "Whether this is the primary value; at most one value is primary.",
+        ),
+    ];
+    subs.extend(extra);
+    multi(complex(name, description, subs))
+}
+
+fn member_ref(name: &'static str, description: &'static str) -> Attribute {
+    read_only(multi(complex(
+        name,
+        description,
+        vec![
+            read_only(string("value", "The identifier of the group.")),
+            read_only(reference(
+                "$ref",
+                &["User", "Group"],
+                "The URI of the group.",
+            )),
+            read_only(string("display", "A human-readable name.")),
+            read_only(Attribute {
+                canonical_values: &["direct", "indirect"],
+                ..string(
+                    "type",
+                    "How the membership was derived: direct or indirect.",
+                )
+            }),
+        ],
+    )))
+}
+
+fn user_schema() -> Schema {
+    let name = complex(
+        "name",
+        "The components of the user's real name.",
+        vec![
+            string("formatted", "The full name, formatted for display."),
+            string("familyName", "The family name (last name)."),
+            string("givenName", "The given name (first name)."),
+            string("middleName", "The middle name(s)."),
+            string("honorificPrefix", "The honorific prefix(es), e.g. 'Ms.'."),
+            string("honorificSuffix", "The honorific suffix(es), e.g. 'III'."),
+        ],
+    );
+    let address = multi(complex(
+        "addresses",
+        "A physical mailing address for this user.",
+        vec![
+            string(
+                "formatted",
+                "The full mailing address, formatted for display.",
+            ),
+            string("streetAddress", "The full street address component."),
+            string("locality", "The city or locality component."),
+            string("region", "The state or region component."),
+            string("postalCode", "The zip code or postal code component."),
+            string(
+                "country",
+                "The country name component (ISO 3166-1 alpha-2).",
+            ),
+            string("type", "A label indicating the attribute's function."),
+            typed(
+                "primary",
+                AttrType::Boolean,
+                "Whether this is the primary address.",
+            ),
+        ],
+    ));
+    Schema {
+        id: USER,
+        name: "User",
+        description: "User Account",
+        attributes: vec![
+            Attribute {
+                required: true,
+                uniqueness: Uniqueness::Server,
+                ..string(
+                    "userName",
+                    "Unique identifier for the user, typically used to sign in; unique case-insensitively.",
+                )
+            },
+            name,
+            string("displayName", "The name of the user, suitable for display."),
+            string("nickName", "The casual way to address the user."),
+            reference(
+                "profileUrl",
+                &["external"],
+                "A URI of the user's online profile.",
+            ),
+            string("title", "The user's title, such as 'Vice President'."),
+            string(
+                "userType",
+                "The relationship between the organization and the user.",
+            ),
+            string(
+                "preferredLanguage",
+                "The user's preferred written or spoken language.",
+            ),
+            string("locale", "The user's default location for localisation."),
+            string("timezone", "The user's time zone in IANA format."),
+            typed(
+                "active",
+                AttrType::Boolean,
+                "The user's administrative status.",
+            ),
+            Attribute {
+                mutability: Mutability::WriteOnly,
+                returned: Returned::Never,
+                case_exact: true,
+                ..string("password", "The user's cleartext password; never returned.")
+            },
+            plural(
+                "emails",
+                AttrType::String,
+                "Email addresses for the user.",
+                vec![],
+            ),
+            plural(
+                "phoneNumbers",
+                AttrType::String,
+                "Phone numbers for the user.",
+                vec![],
+            ),
+            plural(
+                "ims",
+                AttrType::String,
+                "Instant messaging addresses.",
+                vec![],
+            ),
+            plural(
+                "photos",
+                AttrType::Reference,
+                "URLs of photos of the user.",
+                vec![],
+            ),
+            address,
+            member_ref(
+                "groups",
+                "The groups the user belongs to, direct or indirect; read-only (change membership through the Group).",
+            ),
+            plural(
+                "entitlements",
+                AttrType::String,
+                "Entitlements of the user.",
+                vec![],
+            ),
+            plural("roles", AttrType::String, "Roles of the user.", vec![]),
+            plural(
+                "x509Certificates",
+                AttrType::Binary,
+                "X.509 certificates issued to the user.",
+                vec![],
+            ),
+        ],
+    }
+}
+
+fn group_schema() -> Schema {
+    Schema {
+        id: GROUP,
+        name: "Group",
+        description: "Group",
+        attributes: vec![
+            Attribute {
+                required: true,
+                ..string("displayName", "A human-readable name for the group.")
+            },
+            multi(complex(
+                "members",
+                "The members of the group.",
+                vec![
+                    Attribute {
+                        mutability: Mutability::Immutable,
+                        ..string("value", "The identifier of the member.")
+                    },
+                    Attribute {
+                        mutability: Mutability::Immutable,
+                        ..reference("$ref", &["User", "Group"], "The URI of the member.")
+                    },
+                    read_only(string("display", "A human-readable name for the member.")),
+                    Attribute {
+                        mutability: Mutability::Immutable,
+                        canonical_values: &["User", "Group"],
+                        ..string("type", "The type of the member: User or Group.")
+                    },
+                ],
+            )),
+        ],
+    }
+}
+
+fn enterprise_user_schema() -> Schema {
+    Schema {
+        id: ENTERPRISE_USER,
+        name: "EnterpriseUser",
+        description: "Enterprise User",
+        attributes: vec![
+            string(
+                "employeeNumber",
+                "A string identifier, typically numeric or alphanumeric, assigned to a person.",
+            ),
+            string("costCenter", "The name of a cost center."),
+            string("organization", "The name of an organization."),
+            string("division", "The name of a division."),
+            string("department", "The name of a department."),
+            complex(
+                "manager",
+                "The user's manager.",
+                vec![
+                    string(
+                        "value",
+                        "The id of the SCIM resource representing the user's manager.",
+                    ),
+                    reference("$ref", &["User"], "The URI of the manager's SCIM resource."),
+                    read_only(string(
+                        "displayName",
+                        "The displayName of the user's manager.",
+                    )),
+                ],
+            ),
+        ],
+    }
+}
+
+/// Person attributes that policies read and that EnterpriseUser or the core schema do not
+/// already carry. Custom attributes from the policy are added as strings.
+fn roster_user_schema(custom_attributes: &[String]) -> Schema {
+    let mut attributes = vec![
+        string("team", "The person's team inside the department."),
+        string("location", "Where the person works (office or Remote)."),
+        Attribute {
+            canonical_values: &["full_time", "part_time", "contractor", "intern"],
+            ..string("employmentType", "The kind of employment.")
+        },
+        typed("startDate", AttrType::DateTime, "The first working day."),
+        typed(
+            "endDate",
+            AttrType::DateTime,
+            "The last working day, if known.",
+        ),
+    ];
+    for name in custom_attributes {
+        // Leaked once per distinct name when the schemas are built at start.
+        let name: &'static str = Box::leak(name.clone().into_boxed_str());
+        attributes.push(string(
+            name,
+            "A custom person attribute declared by the policy.",
+        ));
+    }
+    Schema {
+        id: ROSTER_USER,
+        name: "RosterUser",
+        description: "Person attributes Roster's access policies use",
+        attributes,
+    }
+}
+
+/// `id`, `externalId` and `meta` (RFC 7643 §3.1), common to every resource.
+fn common_attribute(name: &str) -> Option<&'static Attribute> {
+    use std::sync::OnceLock;
+    static COMMON: OnceLock<Vec<Attribute>> = OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        vec![
+            Attribute {
+                case_exact: true,
+                mutability: Mutability::ReadOnly,
+                returned: Returned::Always,
+                uniqueness: Uniqueness::Server,
+                ..string(
+                    "id",
+                    "The service provider's unique identifier for the resource.",
+                )
+            },
+            Attribute {
+                case_exact: true,
+                ..string(
+                    "externalId",
+                    "The provisioning client's identifier for the resource.",
+                )
+            },
+            read_only(complex(
+                "meta",
+                "Resource metadata.",
+                vec![
+                    read_only(Attribute {
+                        case_exact: true,
+                        ..string("resourceType", "The name of the resource type.")
+                    }),
+                    read_only(typed(
+                        "created",
+                        AttrType::DateTime,
+                        "When the resource was added.",
+                    )),
+                    read_only(typed(
+                        "lastModified",
+                        AttrType::DateTime,
+                        "When the resource was last changed.",
+                    )),
+                    read_only(reference("location", &["uri"], "The URI of the resource.")),
+                    read_only(Attribute {
+                        case_exact: true,
+                        ..string("version", "The version (weak ETag) of the resource.")
+                    }),
+                ],
+            )),
+        ]
+    });
+    common.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
+fn find<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
+    attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
+impl Schemas {
+    /// The schemas with the policy's custom person attributes in Roster's extension.
+    pub fn standard(custom_attributes: &[String]) -> Self {
+        Schemas {
+            user: user_schema(),
+            group: group_schema(),
+            enterprise_user: enterprise_user_schema(),
+            roster_user: roster_user_schema(custom_attributes),
+        }
+    }
+
+    /// Every schema, in the order `/Schemas` lists them.
+    pub fn all(&self) -> [&Schema; 4] {
+        [
+            &self.user,
+            &self.group,
+            &self.enterprise_user,
+            &self.roster_user,
+        ]
+    }
+
+    /// The schema with this URN (case-insensitively), if served.
+    pub fn by_id(&self, urn: &str) -> Option<&Schema> {
+        self.all()
+            .into_iter()
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
+    }
+
+    pub fn core(&self, rt: ResourceType) -> &Schema {
+        match rt {
+            ResourceType::User => &self.user,
+            ResourceType::Group => &self.group,
+        }
+    }
+
+    /// The extension schemas a resource type allows.
+    pub fn extensions(&self, rt: ResourceType) -> Vec<&Schema> {
+        match rt {
+            ResourceType::User => vec![&self.enterprise_user, &self.roster_user],
+            ResourceType::Group => Vec::new(),
+        }
+    }
+
+    /// Resolves an attribute path for a resource type. An unqualified name is looked up in
+    /// the common attributes (`id`, `externalId`, `meta`), then the core schema; a URN names
+    /// the core or an extension schema (the URN comparison ignores case, as URNs do).
+    /// `None` when the attribute or sub-attribute does not exist, or the path goes below a
+    /// simple attribute.
+    pub fn resolve(&self, rt: ResourceType, path: &crate::AttrPath) -> Option<Resolved<'_>> {
+        let (schema, attribute): (&'static str, &Attribute) = match &path.urn {
+            None => match common_attribute(&path.attr) {
+                Some(a) => (self.core(rt).id, a),
+                None => {
+                    let core = self.core(rt);
+                    (core.id, find(&core.attributes, &path.attr)?)
+                }
+            },
+            Some(urn) => {
+                let schema = std::iter::once(self.core(rt))
+                    .chain(self.extensions(rt))
+                    .find(|s| s.id.eq_ignore_ascii_case(urn))?;
+                let attribute = find(&schema.attributes, &path.attr).or_else(|| {
+                    common_attribute(&path.attr).filter(|_| schema.id == self.core(rt).id)
+                })?;
+                (schema.id, attribute)
+            }
+        };
+        let sub_attribute = match &path.sub_attr {
+            None => None,
+            Some(sub) => Some(find(&attribute.sub_attributes, sub)?),
+        };
+        Some(Resolved {
+            schema,
+            attribute,
+            sub_attribute,
+        })
+    }
+
+    /// Where an attribute of `schema` lives in a resource document: extension attributes sit
+    /// under the extension's URN key, core and common ones at the top.
+    pub fn is_extension(&self, schema: &str) -> bool {
+        schema != USER && schema != GROUP
+    }
+}
+
+impl Attribute {
+    /// The RFC 7643 §7 JSON form, as `/Schemas` serves it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({
+            "name": self.name,
+            "type": self.attr_type,
+            "multiValued": self.multi_valued,
+            "description": self.description,
+            "required": self.required,
+            "mutability": self.mutability,
+            "returned": self.returned,
+        });
+        if self.attr_type != AttrType::Complex {
+            out["caseExact"] = self.case_exact.into();
+            out["uniqueness"] = serde_json::to_value(self.uniqueness).unwrap_or_default();
+        }
+        if !self.canonical_values.is_empty() {
+            out["canonicalValues"] = self.canonical_values.into();
+        }
+        if !self.reference_types.is_empty() {
+            out["referenceTypes"] = self.reference_types.into();
+        }
+        if !self.sub_attributes.is_empty() {
+            out["subAttributes"] = self
+                .sub_attributes
+                .iter()
+                .map(Attribute::to_json)
+                .collect::<Vec<_>>()
+                .into();
+        }
+        out
+    }
+}
+
+impl Schema {
+    /// The RFC 7643 §7 schema resource; `location` is the absolute URL of `/Schemas/{id}`.
+    pub fn to_json(&self, location: &str) -> serde_json::Value {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "attributes": self.attributes.iter().map(Attribute::to_json).collect::<Vec<_>>(),
+            "meta": {"resourceType": "Schema", "location": location},
+        })
+    }
+}
+
+impl ResourceType {
+    pub const ALL: [ResourceType; 2] = [ResourceType::User, ResourceType::Group];
+
+    /// Case-insensitive lookup by name (`User`, `Group`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|rt| rt.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The RFC 7643 §6 resource type resource; `location` is the absolute URL of
+    /// `/ResourceTypes/{name}`.
+    pub fn to_json(self, location: &str) -> serde_json::Value {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": self.name(),
+            "name": self.name(),
+            "endpoint": self.endpoint(),
+            "description": match self {
+                ResourceType::User => "User Account",
+                ResourceType::Group => "Group",
+            },
+            "schema": self.core_schema(),
+            "schemaExtensions": self
+                .extensions()
+                .iter()
+                .map(|urn| serde_json::json!({"schema": urn, "required": false}))
+                .collect::<Vec<_>>(),
+            "meta": {"resourceType": "ResourceType", "location": location},
+        })
+    }
+}
