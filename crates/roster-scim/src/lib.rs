@@ -10,6 +10,7 @@ pub mod error;
 pub mod filter;
 pub mod patch;
 pub mod project;
+pub mod resource;
 pub mod schema;
 
 pub use error::{ScimError, ScimType};
