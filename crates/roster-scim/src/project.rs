@@ -91,7 +91,7 @@ fn project_attr(
 ) -> Option<Value> {
     match attr.returned {
         Returned::Never => return None,
-        Returned::Always => return pick(attr, value, |sub| default_sub(sub)),
+        Returned::Always => return pick(attr, value, default_sub),
         Returned::Default | Returned::Request => {}
     }
     if !chosen.is_empty() {
