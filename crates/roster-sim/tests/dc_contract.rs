@@ -10,6 +10,10 @@ use serde_json::{Value, json};
 #[path = "dc_contract/permissions.rs"]
 mod permissions;
 
+/// The token-bucket rate limit and its headers (ref §4.10).
+#[path = "dc_contract/rate_limit.rs"]
+mod rate_limit;
+
 struct Sim {
     running: Running,
     base: String,
@@ -20,9 +24,13 @@ struct Sim {
 }
 
 async fn sim() -> Sim {
+    sim_with(DcOptions::default()).await
+}
+
+async fn sim_with(options: DcOptions) -> Sim {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = start(listener, DcOptions::default()).await.unwrap();
+    let running = start(listener, options).await.unwrap();
     let info = running.info.clone();
     let s = |k: &str| info[k].as_str().unwrap().to_string();
     Sim {

@@ -4,6 +4,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::faults::RateStatus;
+
 pub type Reply = Result<Response, Response>;
 
 fn json_response(status: StatusCode, content_type: &'static str, body: &Value) -> Response {
@@ -119,22 +121,26 @@ pub fn account_not_found() -> Response {
     )
 }
 
+/// The per-second limit Cloud reports when none is configured (an injected burst): the
+/// documented burst limit of API-token GET/POST traffic (ref §5.1).
+const DEFAULT_LIMIT: u32 = 100;
+
 /// The 429 the fault middleware sends (ref §5.1, §5.3).
-pub fn rate_limited(retry_after_secs: u64) -> Response {
+pub fn rate_limited(status: &RateStatus) -> Response {
+    let retry_after_secs = status.retry_after_secs;
     let reset = jiff::Timestamp::now()
         .checked_add(jiff::SignedDuration::from_secs(
             i64::try_from(retry_after_secs).unwrap_or(i64::MAX / 2),
         ))
         .unwrap_or_else(|_| jiff::Timestamp::now());
     let mut headers = HeaderMap::new();
+    rate_headers(status, &mut headers);
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), v);
         }
     };
     put("retry-after", retry_after_secs.to_string());
-    put("x-ratelimit-limit", "100".to_string());
-    put("x-ratelimit-remaining", "0".to_string());
     put(
         "x-ratelimit-reset",
         reset.strftime("%Y-%m-%dT%H:%MZ").to_string(),
@@ -150,4 +156,16 @@ pub fn rate_limited(retry_after_secs: u64) -> Response {
         json!({"message": "Rate limit exceeded."}).to_string(),
     )
         .into_response()
+}
+
+/// `X-RateLimit-Limit` / `X-RateLimit-Remaining`: the per-second request rate and what is left
+/// of it (ref §5.1).
+pub fn rate_headers(status: &RateStatus, headers: &mut HeaderMap) {
+    let limit = if status.limit == 0 {
+        DEFAULT_LIMIT
+    } else {
+        status.limit
+    };
+    headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(status.remaining));
 }

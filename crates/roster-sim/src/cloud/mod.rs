@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 use crate::{FaultConfig, Faults};
 use state::{App, Config, Site};
 
-pub use errors::rate_limited;
+pub use errors::{rate_headers, rate_limited};
 
 /// How to start the simulator. Credentials left `None` are random ([`crate::random_secret`]).
 #[derive(Debug, Clone)]
@@ -108,7 +108,13 @@ pub async fn start(
         }
     }
     let app = App::new(cfg, site);
-    let faults = Faults::new(options.faults, rate_limited);
+    let faults = Faults::new(
+        options.faults,
+        crate::faults::RateStyle {
+            limited: rate_limited,
+            headers: rate_headers,
+        },
+    );
     let api = Router::new()
         .merge(v1::routes(&app))
         .merge(v2::routes(&app))

@@ -105,7 +105,13 @@ pub async fn start(listener: TcpListener, options: DcOptions) -> std::io::Result
             context: String::new(),
         },
     };
-    let faults = Faults::new(options.faults, wire::rate_limited);
+    let faults = Faults::new(
+        options.faults,
+        crate::faults::RateStyle {
+            limited: wire::rate_limited,
+            headers: wire::rate_headers,
+        },
+    );
     crate::serve(listener, router(dc, faults), info)
 }
 

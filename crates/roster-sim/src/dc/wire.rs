@@ -12,6 +12,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::Dc;
+use crate::faults::RateStatus;
 
 /// The v1 error envelope Data Center sends with `reason` (ref §4.9, §2.9).
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -75,16 +76,35 @@ pub(crate) async fn html_method_not_allowed() -> Response {
     )
 }
 
+/// The bucket DC reports when no limit is configured (an injected burst): an admin's typical
+/// setting of 20 requests a bucket, refilled by 10 a second (ref §4.10).
+const DEFAULT_BUCKET: u32 = 20;
+const DEFAULT_FILL_RATE: u32 = 10;
+
 /// ref §4.10: DC rate limiting answers 429 with its token-bucket headers.
-pub(crate) fn rate_limited(retry_after_secs: u64) -> Response {
+pub(crate) fn rate_limited(status: &RateStatus) -> Response {
     let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded.");
-    let h = response.headers_mut();
-    h.insert("x-ratelimit-limit", HeaderValue::from(20u64));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(0u64));
-    h.insert("x-ratelimit-interval-seconds", HeaderValue::from(1u64));
-    h.insert("x-ratelimit-fillrate", HeaderValue::from(10u64));
-    h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    rate_headers(status, response.headers_mut());
     response
+}
+
+/// ref §4.10: the token-bucket headers, on every answer while rate limiting is on:
+/// `retry-after` is 0 when tokens remain. The simulator's bucket holds one second's worth, so
+/// its size and fill rate are both the configured limit, refilled every second.
+pub(crate) fn rate_headers(status: &RateStatus, h: &mut HeaderMap) {
+    let (bucket, fill) = if status.limit == 0 {
+        (DEFAULT_BUCKET, DEFAULT_FILL_RATE)
+    } else {
+        (status.limit, status.limit)
+    };
+    h.insert("x-ratelimit-limit", HeaderValue::from(bucket));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(status.remaining));
+    h.insert("x-ratelimit-interval-seconds", HeaderValue::from(1u64));
+    h.insert("x-ratelimit-fillrate", HeaderValue::from(fill));
+    h.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(status.retry_after_secs),
+    );
 }
 
 /// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
