@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
     let printed = filter.to_string();
     match parse_filter(&printed) {
         Ok(again) => assert_eq!(again, filter, "{input:?} printed as {printed:?}"),
-        Err(e) => panic!("{input:?} printed as {printed:?}, which fails: {}", e.detail),
+        Err(e) => panic!(
+            "{input:?} printed as {printed:?}, which fails: {}",
+            e.detail
+        ),
     }
     let schemas = Schemas::standard(&[]);
     let resolve = |p: &AttrPath| schemas.resolve(ResourceType::User, p);

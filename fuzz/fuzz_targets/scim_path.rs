@@ -15,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     let printed = path.to_string();
     match parse_path(&printed) {
         Ok(again) => assert_eq!(again, path, "{input:?} printed as {printed:?}"),
-        Err(e) => panic!("{input:?} printed as {printed:?}, which fails: {}", e.detail),
+        Err(e) => panic!(
+            "{input:?} printed as {printed:?}, which fails: {}",
+            e.detail
+        ),
     }
 });
