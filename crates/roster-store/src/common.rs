@@ -455,8 +455,9 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        /// Appends events after the current head, in the caller's transaction.
-        async fn append_events(conn: &mut Conn, events: &[&NewAuditEvent]) -> Result<Vec<u64>> {
+        /// Appends events after the current head, in the caller's transaction. Visible to the
+        /// backend module so SCIM writes (`scim_impl`) log in their own transaction too.
+        pub(super) async fn append_events(conn: &mut Conn, events: &[&NewAuditEvent]) -> Result<Vec<u64>> {
             if events.is_empty() {
                 return Ok(Vec::new());
             }

@@ -18,13 +18,17 @@ use serde::{Deserialize, Serialize};
 mod access;
 mod common;
 pub mod postgres;
+mod scim;
+mod scim_impl;
+mod scim_sql;
 pub mod sqlite;
 mod verify;
 
 pub use access::{AccessFilter, AccessRecord};
+pub use scim::*;
 pub use verify::{VerifyError, verify_audit};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     #[error("database error while {context}: {message}")]
     Database { context: String, message: String },
@@ -164,8 +168,10 @@ pub struct ManualTask {
     pub note: Option<String>,
 }
 
+/// Everything Roster stores; SCIM storage is part of it (see [`ScimStore`]), so one
+/// `Box<dyn Store>` serves the whole server.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: ScimStore + Send + Sync {
     /// `sqlite` or `postgres`, for messages and test names.
     fn backend(&self) -> &'static str;
 

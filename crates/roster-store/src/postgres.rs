@@ -124,3 +124,4 @@ impl PgStore {
 }
 
 crate::common::impl_store!(PgStore, sqlx::Postgres, "postgres");
+crate::scim_impl::impl_scim_store!(PgStore, sqlx::Postgres, crate::scim_sql::Dialect::Postgres);

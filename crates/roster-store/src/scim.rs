@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use roster_core::audit::NewAuditEvent;
-use roster_scim::schema::ResourceType;
+use roster_scim::schema::{ResourceType, Schemas};
 use roster_scim::{AttrPath, Filter};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,9 @@ pub struct ScimResource {
     pub created: Timestamp,
     pub last_modified: Timestamp,
     /// The resource as the client sees it minus `id`, `meta` and (groups) `members`.
+    /// Attribute names must be spelt as the schema spells them (`userName`, `emails`, extension
+    /// attributes under the extension's URN as the schema gives it): filters look keys up
+    /// exactly, as SQL JSON paths do.
     pub doc: serde_json::Value,
 }
 
@@ -50,8 +53,11 @@ pub struct ScimMember {
 }
 
 /// A list request: filter, sort and the 1-based page.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ScimListQuery<'a> {
+    /// The schemas the filter and `sort_by` are resolved against (they carry the policy's
+    /// custom attributes, which only the server knows).
+    pub schemas: &'a Schemas,
     pub filter: Option<&'a Filter>,
     pub sort_by: Option<&'a AttrPath>,
     pub descending: bool,
@@ -70,9 +76,14 @@ pub enum ScimWriteError {
     /// `If-Match` / expected version did not match the stored version.
     #[error("version mismatch: stored version is {stored}")]
     VersionMismatch { stored: i64 },
-    /// The filter names an attribute the store cannot evaluate.
+    /// The filter (or `sortBy`) names an attribute the store cannot evaluate, or compares in a
+    /// way the attribute does not allow (400 `invalidFilter`).
     #[error("{0}")]
     InvalidFilter(String),
+    /// A value the store cannot accept, such as a group member that is not a user or group of
+    /// the same connection (400 `invalidValue`).
+    #[error("{0}")]
+    InvalidValue(String),
     #[error(transparent)]
     Store(#[from] crate::StoreError),
 }
@@ -137,14 +148,39 @@ pub trait ScimStore: Send + Sync {
         resource_type: ResourceType,
         query: &ScimListQuery<'_>,
     ) -> Result<(u64, Vec<ScimResource>), ScimWriteError>;
-    /// A group's members.
+    /// A group's members, ordered by id. `display` is the member's displayName, or its
+    /// userName when it has none.
     async fn scim_members(&self, connection: &str, group_id: &str) -> Result<Vec<ScimMember>>;
-    /// The groups a user is a direct member of: `(group id, displayName)`.
-    async fn scim_groups_of(&self, connection: &str, user_id: &str)
-    -> Result<Vec<(String, String)>>;
+    /// The members of several groups in one query (for list pages): `(group id, member)`,
+    /// ordered by group id, then member id.
+    async fn scim_members_of(
+        &self,
+        connection: &str,
+        group_ids: &[String],
+    ) -> Result<Vec<(String, ScimMember)>>;
+    /// The groups a user is a direct member of: `(group id, displayName)`, ordered by id.
+    async fn scim_groups_of(
+        &self,
+        connection: &str,
+        user_id: &str,
+    ) -> Result<Vec<(String, String)>>;
+    /// The groups of several users in one query (for list pages): `(user id, group id,
+    /// displayName)`, ordered by user id, then group id.
+    async fn scim_groups_of_many(
+        &self,
+        connection: &str,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, String, String)>>;
 
     /// Appends to the request log, keeping the newest `keep` entries per connection.
-    async fn append_scim_log(&self, entry: &ScimLogEntry, keep: u32) -> Result<()>;
+    async fn append_scim_log(&self, entry: &ScimLogEntry, keep: u32) -> Result<()> {
+        self.append_scim_logs(std::slice::from_ref(entry), keep)
+            .await
+    }
+    /// Appends several entries in one transaction (the server buffers its log: one write
+    /// transaction per request would cap SQLite at a few thousand requests per second), then
+    /// keeps the newest `keep` entries of each connection written to. `id` is assigned here.
+    async fn append_scim_logs(&self, entries: &[ScimLogEntry], keep: u32) -> Result<()>;
     /// Newest first.
     async fn scim_log(
         &self,

@@ -90,3 +90,4 @@ impl SqliteStore {
 }
 
 crate::common::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+crate::scim_impl::impl_scim_store!(SqliteStore, sqlx::Sqlite, crate::scim_sql::Dialect::Sqlite);
