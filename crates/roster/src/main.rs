@@ -75,6 +75,52 @@ pub enum Command {
     /// Tasks of manual targets (apps with no API).
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Serve the SCIM 2.0 endpoint identity providers (Okta, Entra ID, OneLogin) push into.
+    Serve(ServeArgs),
+    /// The SCIM endpoint's request log.
+    #[command(subcommand)]
+    Scim(ScimCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Base URL clients reach the server at, for `meta.location` behind a proxy
+    /// [default: http:// and the request's Host].
+    #[arg(long, env = "ROSTER_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Requests per second each SCIM token may send (0 = no limit); over it, 429 + Retry-After.
+    #[arg(long, value_name = "RPS", default_value_t = roster_server::RateLimit::DEFAULT.per_second)]
+    pub rate_limit: f64,
+    /// Burst each token may send above the rate [default: twice the rate].
+    #[arg(long, value_name = "REQUESTS")]
+    pub rate_burst: Option<f64>,
+    /// Request-log entries kept per connection.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub log_keep: u32,
+    /// Shortest pause between two imports of a connection's people, in seconds.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub people_sync_interval: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// The newest requests and responses the SCIM endpoint served (bodies redacted), newest first.
+    Log {
+        /// Only this connection.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Only failed requests (status 400 and above).
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +192,10 @@ pub struct SimArgs {
     /// Data Center: personal access token [default: generated].
     #[arg(long)]
     pub pat: Option<String>,
+    /// Requests per second the whole site may send (0 = no limit); over it, 429 with the
+    /// vendor's rate-limit headers, which answers within it carry too.
+    #[arg(long, value_name = "RPS", default_value_t = 0)]
+    pub rate_limit: u32,
     /// Share of requests answered with a 5xx (0..1).
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,

@@ -17,6 +17,8 @@ mod audit;
 mod demo;
 mod flow;
 mod inspect;
+mod scim;
+mod serve;
 mod sim;
 mod tasks;
 
@@ -63,6 +65,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Task(crate::TaskCommand::Done { id, by, note }) => {
             tasks::done(&global, id, &by, note.as_deref()).await
         }
+        Command::Serve(args) => serve::run(&global, &args).await,
+        Command::Scim(crate::ScimCommand::Log {
+            connection,
+            failed,
+            limit,
+            json,
+        }) => scim::log(&global, connection.as_deref(), failed, limit, json).await,
         Command::Connect(crate::ConnectCommand::Test { system }) => {
             connect_test(&global, &system).await
         }

@@ -1,0 +1,168 @@
+//! Stored resources in their wire form: the stored document plus `id`, `meta`, a group's
+//! `members` and a user's `groups`, projected for the request.
+
+use axum::http::HeaderMap;
+use axum::http::header;
+use roster_scim::project::project;
+use roster_scim::schema::ResourceType;
+use roster_store::{ScimMember, ScimResource};
+use serde_json::{Map, Value, json};
+
+use crate::query::{Projection, etag};
+use crate::{App, SCIM_PREFIX};
+
+/// The ListResponse message schema (RFC 7644 §3.4.2).
+pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// One request's view of the server: which connection, and the absolute base URL its
+/// answers' `location`s start with.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub connection: &'a str,
+    /// `http://host:port/scim/v2`, no trailing slash.
+    pub base: String,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(app: &'a App, connection: &'a str, headers: &HeaderMap) -> Self {
+        Ctx {
+            app,
+            connection,
+            base: base_url(app, headers),
+        }
+    }
+
+    pub fn location(&self, rt: ResourceType, id: &str) -> String {
+        format!("{}{}/{id}", self.base, rt.endpoint())
+    }
+}
+
+/// The configured public URL, or `http://` plus the request's `Host`.
+pub fn base_url(app: &App, headers: &HeaderMap) -> String {
+    let root = match &app.config.public_url {
+        Some(public) => public.trim_end_matches('/').to_string(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"']))
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    format!("{root}{SCIM_PREFIX}")
+}
+
+/// `members` as the wire shows them.
+pub fn members_json(ctx: &Ctx<'_>, members: &[ScimMember]) -> Value {
+    Value::Array(
+        members
+            .iter()
+            .map(|m| {
+                let rt = ResourceType::from_name(&m.member_type).unwrap_or(ResourceType::User);
+                let mut v = json!({
+                    "value": m.value,
+                    "$ref": ctx.location(rt, &m.value),
+                    "type": rt.name(),
+                });
+                if let Some(display) = &m.display {
+                    v["display"] = Value::String(display.clone());
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
+/// A user's `groups` (direct memberships only: Roster's groups do not nest).
+pub fn groups_json(ctx: &Ctx<'_>, groups: &[(String, String)]) -> Value {
+    Value::Array(
+        groups
+            .iter()
+            .map(|(id, display)| {
+                json!({
+                    "value": id,
+                    "$ref": ctx.location(ResourceType::Group, id),
+                    "display": display,
+                    "type": "direct",
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The whole resource: stored document, `id`, `meta`, and the relations passed in.
+pub fn full(
+    ctx: &Ctx<'_>,
+    r: &ScimResource,
+    members: Option<&[ScimMember]>,
+    groups: Option<&[(String, String)]>,
+) -> Value {
+    let mut doc = match &r.doc {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    doc.insert("id".into(), Value::String(r.id.clone()));
+    doc.insert(
+        "meta".into(),
+        json!({
+            "resourceType": r.resource_type.name(),
+            "created": r.created.to_string(),
+            "lastModified": r.last_modified.to_string(),
+            "location": ctx.location(r.resource_type, &r.id),
+            "version": etag(r.version),
+        }),
+    );
+    if let Some(members) = members.filter(|_| r.resource_type == ResourceType::Group) {
+        doc.insert("members".into(), members_json(ctx, members));
+    }
+    if let Some(groups) = groups.filter(|_| r.resource_type == ResourceType::User) {
+        doc.insert("groups".into(), groups_json(ctx, groups));
+    }
+    Value::Object(doc)
+}
+
+/// The resource as the request asked to see it, reading `members` or `groups` only when the
+/// projection can include them.
+pub async fn shown(
+    ctx: &Ctx<'_>,
+    r: &ScimResource,
+    projection: &Projection,
+) -> Result<Value, roster_store::StoreError> {
+    let store = ctx.app.store.as_ref();
+    let members = match r.resource_type {
+        ResourceType::Group if projection.may_include("members") => {
+            Some(store.scim_members(ctx.connection, &r.id).await?)
+        }
+        _ => None,
+    };
+    let groups = match r.resource_type {
+        ResourceType::User if projection.may_include("groups") => {
+            Some(store.scim_groups_of(ctx.connection, &r.id).await?)
+        }
+        _ => None,
+    };
+    let doc = full(ctx, r, members.as_deref(), groups.as_deref());
+    Ok(projected(ctx, r.resource_type, &doc, projection))
+}
+
+pub fn projected(ctx: &Ctx<'_>, rt: ResourceType, doc: &Value, projection: &Projection) -> Value {
+    project(
+        &ctx.app.schemas,
+        rt,
+        doc,
+        &projection.attributes,
+        &projection.excluded,
+    )
+}
+
+/// A ListResponse page.
+pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
