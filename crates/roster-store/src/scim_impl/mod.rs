@@ -91,14 +91,11 @@ pub(crate) fn update_sql(d: Dialect) -> &'static str {
     }
 }
 
-/// A member's `display`: its displayName, or its userName when it has none.
-pub(crate) fn display_sql(d: Dialect, alias: &str) -> String {
-    match d {
-        Dialect::Sqlite => {
-            format!("COALESCE(json_extract({alias}.doc, '$.displayName'), {alias}.name)")
-        }
-        Dialect::Postgres => format!("COALESCE({alias}.doc ->> 'displayName', {alias}.name)"),
-    }
+/// A member's `display`: its displayName, or its userName when it has none. (`->>` with a
+/// bare key means the same on both backends, and keeps `$` out of statements whose
+/// placeholders are rewritten.)
+pub(crate) fn display_sql(alias: &str) -> String {
+    format!("COALESCE({alias}.doc ->> 'displayName', {alias}.name)")
 }
 
 pub(crate) const VERSION_OF: &str = "SELECT version FROM scim_resources \
@@ -131,11 +128,11 @@ pub(crate) const LOG_SELECT: &str = "SELECT id, connection, at, method, path, st
      request_body, response_body, duration_ms FROM scim_log \
      WHERE ($1 IS NULL OR connection = $1) AND status >= $2 ORDER BY id DESC LIMIT $3";
 
-pub(crate) fn members_sql(d: Dialect, filter: &str) -> String {
+pub(crate) fn members_sql(filter: &str) -> String {
     format!(
         "SELECT m.group_id, m.member_id, m.member_type, {} FROM scim_members m \
          JOIN scim_resources j ON j.id = m.member_id WHERE m.connection = $1 AND {filter}",
-        display_sql(d, "j")
+        display_sql("j")
     )
 }
 

@@ -438,7 +438,7 @@ macro_rules! impl_scim_store {
                     query: &ScimListQuery<'_>,
                 ) -> Result<(u64, Vec<ScimResource>), ScimWriteError> {
                     let key = match query.sort_by {
-                        Some(path) => scim_sql::sort_key(D, query.schemas, resource_type, path)?,
+                        Some(path) => scim_sql::sort_key(query.schemas, resource_type, path)?,
                         None => SortKey::None,
                     };
                     let offset = query.start_index.max(1) - 1;
@@ -477,7 +477,7 @@ macro_rules! impl_scim_store {
                 ) -> Result<Vec<(String, ScimMember)>> {
                     let mut out = Vec::new();
                     for chunk in group_ids.chunks(c::MAX_PARAMS - 1) {
-                        let prefix = si::members_sql(D, "m.group_id IN");
+                        let prefix = si::members_sql("m.group_id IN");
                         let mut sql = c::in_list_sql(<$store>::MARKS, &prefix, chunk.len());
                         sql.push_str(" ORDER BY m.group_id, m.member_id");
                         // Safe: a constant plus generated placeholders; the ids are bound.

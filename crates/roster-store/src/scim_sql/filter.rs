@@ -21,13 +21,7 @@ pub(crate) fn push_filter(
     rt: ResourceType,
     filter: &Filter,
 ) -> R {
-    let dialect = sql.dialect;
-    Translator {
-        schemas,
-        rt,
-        dialect,
-    }
-    .filter(sql, filter, &Scope::Resource)
+    Translator { schemas, rt }.filter(sql, filter, &Scope::Resource)
 }
 
 pub(super) fn invalid(message: String) -> ScimWriteError {
@@ -139,7 +133,6 @@ pub(super) enum Target {
 pub(super) struct Translator<'s> {
     pub schemas: &'s Schemas,
     pub rt: ResourceType,
-    pub dialect: Dialect,
 }
 
 impl<'s> Translator<'s> {
@@ -311,7 +304,7 @@ impl<'s> Translator<'s> {
                             "{attr} has no sub-attribute \"{path}\" to filter on"
                         ))
                     })?;
-                let expr = relation_column(self.dialect, *rel, name, m, j);
+                let expr = relation_column(*rel, name, m, j);
                 Ok(Target::Values {
                     source: Source::Column {
                         expr,
@@ -406,16 +399,11 @@ fn relation_sub(rel: Relation, name: &str) -> Option<&'static str> {
 
 /// The SQL for a membership sub-attribute. `display` is the member's displayName (or its
 /// userName); a user's group memberships are all direct.
-fn relation_column(dialect: Dialect, rel: Relation, sub: &str, m: &str, j: &str) -> String {
+fn relation_column(rel: Relation, sub: &str, m: &str, j: &str) -> String {
     match (rel, sub) {
         (Relation::Members, "value") => format!("{m}.member_id"),
         (Relation::Members, "type") => format!("{m}.member_type"),
-        (Relation::Members, _) => match dialect {
-            Dialect::Sqlite => {
-                format!("COALESCE(json_extract({j}.doc, '$.displayName'), {j}.name)")
-            }
-            Dialect::Postgres => format!("COALESCE({j}.doc ->> 'displayName', {j}.name)"),
-        },
+        (Relation::Members, _) => crate::scim_impl::display_sql(j),
         (Relation::Groups, "value") => format!("{m}.group_id"),
         (Relation::Groups, "type") => "'direct'".into(),
         (Relation::Groups, _) => format!("{j}.name"),
@@ -515,7 +503,7 @@ pub(super) fn exists(sql: &mut Sql, source: &Source, pred: Option<&Pred>) -> R {
             let (m, j) = (sql.alias(), sql.alias());
             relation_from(sql, *rel, &m, &j);
             if let Some(sub) = sub {
-                let col = relation_column(sql.dialect, *rel, sub, &m, &j);
+                let col = relation_column(*rel, sub, &m, &j);
                 sql.push(" AND ").push(&col).push(" IS NOT NULL");
                 if let Some(p) = pred {
                     sql.push(" AND ");

@@ -27,16 +27,11 @@ pub(crate) enum SortKey {
 /// Resolves `sortBy`. Single-valued attributes sort by their value; multi-valued ones by the
 /// primary (or else the first) value; membership attributes cannot be sorted by.
 pub(crate) fn sort_key(
-    dialect: Dialect,
     schemas: &Schemas,
     rt: ResourceType,
     path: &AttrPath,
 ) -> Result<SortKey, ScimWriteError> {
-    let t = Translator {
-        schemas,
-        rt,
-        dialect,
-    };
+    let t = Translator { schemas, rt };
     let target = t
         .target(path, true)
         .map_err(|_| invalid(format!("sortBy: {} has no attribute \"{path}\"", rt.name())))?;

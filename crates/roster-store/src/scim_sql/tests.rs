@@ -312,9 +312,9 @@ proptest! {
     #[test]
     fn sort_keys_bind_their_paths(p in prop::sample::select(USER_PATHS)) {
         for d in [Dialect::Sqlite, Dialect::Postgres] {
-            if let Ok(SortKey::Json { .. }) = sort_key(d, &schemas(), ResourceType::User, &path(p)) {
+            if let Ok(SortKey::Json { .. }) = sort_key(&schemas(), ResourceType::User, &path(p)) {
                 let mut sql = Sql::new(d);
-                sort_key(d, &schemas(), ResourceType::User, &path(p)).unwrap().push_expr(&mut sql).unwrap();
+                sort_key(&schemas(), ResourceType::User, &path(p)).unwrap().push_expr(&mut sql).unwrap();
                 prop_assert!(!sql.text.replace("\"C\"", "").contains('"'), "{}", sql.text);
                 prop_assert!(!sql.params.is_empty());
             }
