@@ -10,6 +10,7 @@ use crate::{Result, StoreError, redact_url};
 pub struct PgStore {
     pool: PgPool,
     schema: Option<String>,
+    scim_pages: std::sync::Arc<crate::scim_impl::PageAnchors>,
 }
 
 impl PgStore {
@@ -81,7 +82,11 @@ impl PgStore {
             .map_err(|e| {
                 crate::common::db_error(format!("migrating the database {}", redact_url(url)), &e)
             })?;
-        Ok(PgStore { pool, schema })
+        Ok(PgStore {
+            pool,
+            schema,
+            scim_pages: Default::default(),
+        })
     }
 
     /// The connection pool, for tests and maintenance tools that need raw SQL.

@@ -16,6 +16,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    scim_pages: std::sync::Arc<crate::scim_impl::PageAnchors>,
 }
 
 impl SqliteStore {
@@ -64,7 +65,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| crate::common::db_error(format!("migrating the database {shown}"), &e))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            scim_pages: Default::default(),
+        })
     }
 
     /// The connection pool, for tests and maintenance tools that need raw SQL.

@@ -6,8 +6,12 @@
 use jiff::Timestamp;
 use roster_scim::schema::ResourceType;
 
+mod anchors;
+mod list;
 mod store;
 
+pub(crate) use anchors::{Anchor, PageAnchors, STRIDE, Start};
+pub(crate) use list::impl_scim_list;
 pub(crate) use store::impl_scim_store;
 
 use crate::common as c;
@@ -127,6 +131,36 @@ pub(crate) const LOG_TRIM: &str = "DELETE FROM scim_log WHERE connection = $1 AN
 pub(crate) const LOG_SELECT: &str = "SELECT id, connection, at, method, path, status, \
      request_body, response_body, duration_ms FROM scim_log \
      WHERE ($1 IS NULL OR connection = $1) AND status >= $2 ORDER BY id DESC LIMIT $3";
+
+pub(crate) const COUNT_UP: &str = "INSERT INTO scim_counts (connection, resource_type, n, generation) \
+     VALUES ($1, $2, 1, 1) ON CONFLICT (connection, resource_type) \
+     DO UPDATE SET n = scim_counts.n + 1, generation = scim_counts.generation + 1";
+pub(crate) const COUNT_DOWN: &str = "UPDATE scim_counts SET n = n - 1, generation = generation + 1 \
+     WHERE connection = $1 AND resource_type = $2";
+pub(crate) const COUNTS: &str =
+    "SELECT n, generation FROM scim_counts WHERE connection = $1 AND resource_type = $2";
+/// Every `$3`th key in the default order, from the first.
+pub(crate) const ANCHORS: &str = "SELECT a.created, a.id FROM (SELECT r.created, r.id, \
+     ROW_NUMBER() OVER (ORDER BY r.created, r.id) AS rn FROM scim_resources r \
+     WHERE r.connection = $1 AND r.resource_type = $2) a WHERE (a.rn - 1) % $3 = 0 ORDER BY a.rn";
+
+/// Binds generated parameters, in order, to any sqlx query type.
+macro_rules! bind_params {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for p in $params {
+            q = match p {
+                $crate::scim_sql::SqlParam::Text(s) => q.bind(s),
+                $crate::scim_sql::SqlParam::Int(i) => q.bind(i),
+                $crate::scim_sql::SqlParam::Float(f) => q.bind(f),
+                $crate::scim_sql::SqlParam::Bool(b) => q.bind(b),
+            };
+        }
+        q
+    }};
+}
+
+pub(crate) use bind_params;
 
 pub(crate) fn members_sql(filter: &str) -> String {
     format!(

@@ -14,7 +14,7 @@ macro_rules! impl_scim_store {
 
             use $crate::common::{self as c, Context as _};
             use $crate::scim_impl as si;
-            use $crate::scim_sql::{self, Dialect, Sql, SqlParam, SortKey};
+            use $crate::scim_sql::Dialect;
             use $crate::{
                 Result, ScimConnection, ScimListQuery, ScimLogEntry, ScimMember, ScimResource,
                 ScimStore, ScimWriteError, StoreError,
@@ -22,22 +22,6 @@ macro_rules! impl_scim_store {
 
             const D: Dialect = $dialect;
             type Conn = <$db as sqlx::Database>::Connection;
-
-            /// Binds generated parameters, in order, to any sqlx query type.
-            macro_rules! bind_all {
-                ($q:expr, $params:expr) => {{
-                    let mut q = $q;
-                    for p in $params {
-                        q = match p {
-                            SqlParam::Text(s) => q.bind(s),
-                            SqlParam::Int(i) => q.bind(i),
-                            SqlParam::Float(f) => q.bind(f),
-                            SqlParam::Bool(b) => q.bind(b),
-                        };
-                    }
-                    q
-                }};
-            }
 
             fn is_unique_violation(e: &sqlx::Error) -> bool {
                 matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -141,96 +125,9 @@ macro_rules! impl_scim_store {
                     }
                     si::uniqueness(resource, None)
                 }
-
-                async fn fetch_page(
-                    &self,
-                    connection: &str,
-                    rt: ResourceType,
-                    query: &ScimListQuery<'_>,
-                    key: &SortKey,
-                    offset: u64,
-                ) -> Result<Vec<ScimResource>, ScimWriteError> {
-                    let dir = if query.descending && query.sort_by.is_some() {
-                        " DESC"
-                    } else {
-                        " ASC"
-                    };
-                    let nulls = if query.descending { " NULLS FIRST" } else { " NULLS LAST" };
-                    let mut sql = Sql::new(D);
-                    sql.push("SELECT ")
-                        .push(si::columns(D))
-                        .push(" FROM (SELECT r.id AS page_id, r.created AS page_created, ");
-                    let inner_key = match key {
-                        SortKey::Column { expr, nullable } => {
-                            sql.push(expr);
-                            format!("{expr}{dir}{}, ", if *nullable { nulls } else { "" })
-                        }
-                        SortKey::Json { .. } => {
-                            key.push_expr(&mut sql)?;
-                            format!("page_key{dir}{nulls}, ")
-                        }
-                        SortKey::None => {
-                            sql.push("NULL");
-                            String::new()
-                        }
-                    };
-                    sql.push(" AS page_key FROM scim_resources r WHERE r.connection = ")
-                        .text_param(connection)
-                        .push(" AND r.resource_type = ")
-                        .resource_type(rt);
-                    if let Some(filter) = query.filter {
-                        sql.push(" AND (");
-                        scim_sql::push_filter(&mut sql, query.schemas, rt, filter)?;
-                        sql.push(")");
-                    }
-                    sql.push(&format!(" ORDER BY {inner_key}r.created{dir}, r.id{dir} LIMIT "))
-                        .param(SqlParam::Int(i64::try_from(query.count).unwrap_or(i64::MAX)))
-                        .push(" OFFSET ")
-                        .param(SqlParam::Int(i64::try_from(offset).unwrap_or(i64::MAX)))
-                        .push(") p JOIN scim_resources r ON r.id = p.page_id ORDER BY ");
-                    if !matches!(key, SortKey::None) {
-                        sql.push(&format!("p.page_key{dir}{nulls}, "));
-                    }
-                    sql.push(&format!("p.page_created{dir}, p.page_id{dir}"));
-                    let Sql { text, params, .. } = sql;
-                    // Safe: generated from constant fragments; every value is bound.
-                    let q = sqlx::query_as::<_, si::ResourceRow>(AssertSqlSafe(text));
-                    let rows = bind_all!(q, params)
-                        .fetch_all(&self.pool)
-                        .await
-                        .with_ctx(|| format!("listing SCIM {}s of {connection}", rt.name()))?;
-                    Ok(rows
-                        .into_iter()
-                        .map(si::resource)
-                        .collect::<Result<Vec<_>>>()?)
-                }
-
-                async fn count_matching(
-                    &self,
-                    connection: &str,
-                    rt: ResourceType,
-                    query: &ScimListQuery<'_>,
-                ) -> Result<u64, ScimWriteError> {
-                    let mut sql = Sql::new(D);
-                    sql.push("SELECT COUNT(*) FROM scim_resources r WHERE r.connection = ")
-                        .text_param(connection)
-                        .push(" AND r.resource_type = ")
-                        .resource_type(rt);
-                    if let Some(filter) = query.filter {
-                        sql.push(" AND (");
-                        scim_sql::push_filter(&mut sql, query.schemas, rt, filter)?;
-                        sql.push(")");
-                    }
-                    let Sql { text, params, .. } = sql;
-                    // Safe: generated from constant fragments; every value is bound.
-                    let q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(text));
-                    let n = bind_all!(q, params)
-                        .fetch_one(&self.pool)
-                        .await
-                        .with_ctx(|| format!("counting SCIM {}s of {connection}", rt.name()))?;
-                    Ok(n.max(0) as u64)
-                }
             }
+
+            $crate::scim_impl::impl_scim_list!($store);
 
             #[async_trait]
             impl ScimStore for $store {
@@ -308,6 +205,12 @@ macro_rules! impl_scim_store {
                             })?;
                         }
                     }
+                    sqlx::query(si::COUNT_UP)
+                        .bind(&resource.connection)
+                        .bind(resource.resource_type.name())
+                        .execute(&mut *tx)
+                        .await
+                        .with_ctx(|| format!("counting SCIM resource {}", resource.id))?;
                     if !members.is_empty() {
                         insert_members(&mut tx, &resource.connection, &resource.id, members).await?;
                     }
@@ -424,6 +327,12 @@ macro_rules! impl_scim_store {
                     if deleted.rows_affected() == 0 {
                         return Ok(false);
                     }
+                    sqlx::query(si::COUNT_DOWN)
+                        .bind(connection)
+                        .bind(resource_type.name())
+                        .execute(&mut *tx)
+                        .await
+                        .with_ctx(|| format!("counting SCIM resource {id}"))?;
                     super::shared::append_events(&mut tx, &[event]).await?;
                     tx.commit()
                         .await
@@ -437,26 +346,7 @@ macro_rules! impl_scim_store {
                     resource_type: ResourceType,
                     query: &ScimListQuery<'_>,
                 ) -> Result<(u64, Vec<ScimResource>), ScimWriteError> {
-                    let key = match query.sort_by {
-                        Some(path) => scim_sql::sort_key(query.schemas, resource_type, path)?,
-                        None => SortKey::None,
-                    };
-                    let offset = query.start_index.max(1) - 1;
-                    let page = if query.count > 0 {
-                        self.fetch_page(connection, resource_type, query, &key, offset)
-                            .await?
-                    } else {
-                        Vec::new()
-                    };
-                    let n = page.len() as u64;
-                    // A page that is not full ends the result: its end is the total, and
-                    // `userName eq` lists stay a single indexed query.
-                    let total = if n < query.count && (n > 0 || offset == 0) {
-                        offset + n
-                    } else {
-                        self.count_matching(connection, resource_type, query).await?
-                    };
-                    Ok((total, page))
+                    self.list(connection, resource_type, query).await
                 }
 
                 async fn scim_members(

@@ -92,6 +92,7 @@ on_every_backend!(
     crate::crud::deleting_removes_memberships => deleting_removes_memberships,
     crate::paging::request_log_is_trimmed_per_connection => request_log_is_trimmed_per_connection,
     crate::paging::pages_and_totals => pages_and_totals,
+    crate::paging::far_pages_match_the_default_order => far_pages_match_the_default_order,
     crate::filters::user_filter_matrix => user_filter_matrix,
     crate::filters::group_filter_matrix => group_filter_matrix,
     crate::filters::sorting => sorting,

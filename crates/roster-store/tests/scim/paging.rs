@@ -179,3 +179,71 @@ pub async fn pages_and_totals(store: &dyn Store) {
         .unwrap();
     assert_eq!((total, other.len()), (0, 0));
 }
+
+/// Far pages start from anchors (every 500th key); they must be exactly the pages `OFFSET`
+/// would give, before and after creates and deletes move the positions.
+pub async fn far_pages_match_the_default_order(store: &dyn Store) {
+    connection(store, "okta").await;
+    let mut expected: Vec<(jiff::Timestamp, String)> = Vec::new();
+    for i in 0..1200_u32 {
+        // Ties on `created` (three per second) are ordered by id, which is shuffled.
+        let id = format!("u{:04}", (i * 7919) % 1200);
+        let created = at("2024-01-01T00:00:00Z")
+            .checked_add(jiff::SignedDuration::from_secs(i64::from(i / 3)))
+            .unwrap();
+        let u = user(
+            "okta",
+            &id,
+            &format!("name-{id}"),
+            &created.to_string(),
+            json!({}),
+        );
+        store.scim_create(&u, &[], &event("c", &id)).await.unwrap();
+        expected.push((created, id));
+    }
+    expected.sort();
+    let check = |expected: Vec<(jiff::Timestamp, String)>| async move {
+        let ids: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+        for start in [1, 450, 500, 501, 777, 1000, 1001, 1101, 1199, 1250] {
+            let query = ScimListQuery {
+                start_index: start,
+                ..list_all(100)
+            };
+            let (total, page) = store
+                .scim_list("okta", ResourceType::User, &query)
+                .await
+                .unwrap();
+            assert_eq!(total as usize, ids.len(), "total at {start}");
+            let got: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
+            let from = (start as usize - 1).min(ids.len());
+            let want: Vec<&str> = ids[from..(from + 100).min(ids.len())]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(got, want, "page at {start}");
+        }
+    };
+    // Twice: the first far page builds the anchors, the second uses the kept ones.
+    check(expected.clone()).await;
+    check(expected.clone()).await;
+    for gone in [3, 600, 1100] {
+        let (_, id) = expected.remove(gone);
+        assert!(
+            store
+                .scim_delete("okta", ResourceType::User, &id, &event("d", &id))
+                .await
+                .unwrap()
+        );
+    }
+    let late = user("okta", "u9999", "late", "2023-01-01T00:00:00Z", json!({}));
+    store
+        .scim_create(&late, &[], &event("c", "u9999"))
+        .await
+        .unwrap();
+    expected.insert(0, (at("2023-01-01T00:00:00Z"), "u9999".into()));
+    // Stale anchors are not used; once rebuilt, the new ones are.
+    check(expected.clone()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    check(expected.clone()).await;
+    check(expected).await;
+}
