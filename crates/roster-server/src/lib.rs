@@ -30,7 +30,9 @@ pub mod auth;
 pub mod bulk;
 pub mod discovery;
 pub mod error;
+pub mod gate;
 pub mod people;
+pub mod presence;
 pub mod query;
 pub mod render;
 pub mod reqlog;
@@ -109,6 +111,9 @@ pub struct App {
     pub connections: auth::Connections,
     pub log: reqlog::RequestLog,
     pub people: people::PeopleSync,
+    /// Queues this server's SQLite writes (see [`gate`]).
+    pub writes: Arc<gate::WriteGate>,
+    pub groups: presence::GroupPresence,
     admin_hash: Option<[u8; 32]>,
 }
 
@@ -140,17 +145,21 @@ impl Server {
             .as_deref()
             .map(|t| sha2::Sha256::digest(t.as_bytes()).into());
         let schemas = Arc::new(Schemas::standard(&config.custom_attributes));
+        let writes = Arc::new(gate::WriteGate::for_backend(store.backend()));
         let app = Arc::new(App {
             schemas: schemas.clone(),
-            log: reqlog::RequestLog::start(store.clone(), config.log_keep),
+            log: reqlog::RequestLog::start(store.clone(), writes.clone(), config.log_keep),
             people: people::PeopleSync::start(
                 store.clone(),
                 hook,
                 schemas,
+                writes.clone(),
                 config.custom_attributes.clone(),
                 config.people_sync_interval,
             ),
             connections,
+            writes,
+            groups: presence::GroupPresence::default(),
             store,
             config,
             admin_hash,

@@ -1,6 +1,8 @@
 //! Stored resources in their wire form: the stored document plus `id`, `meta`, a group's
 //! `members` and a user's `groups`, projected for the request.
 
+use std::collections::HashMap;
+
 use axum::http::HeaderMap;
 use axum::http::header;
 use roster_scim::project::project;
@@ -89,28 +91,30 @@ pub fn groups_json(ctx: &Ctx<'_>, groups: &[(String, String)]) -> Value {
     )
 }
 
-/// The whole resource: stored document, `id`, `meta`, and the relations passed in.
+/// The whole resource: stored document, `id`, `meta`, and the relations passed in. Takes the
+/// resource by value: list pages render hundreds, and the document need not be copied.
 pub fn full(
     ctx: &Ctx<'_>,
-    r: &ScimResource,
+    r: ScimResource,
     members: Option<&[ScimMember]>,
     groups: Option<&[(String, String)]>,
 ) -> Value {
-    let mut doc = match &r.doc {
-        Value::Object(map) => map.clone(),
+    let mut doc = match r.doc {
+        Value::Object(map) => map,
         _ => Map::new(),
     };
-    doc.insert("id".into(), Value::String(r.id.clone()));
+    let location = ctx.location(r.resource_type, &r.id);
     doc.insert(
         "meta".into(),
         json!({
             "resourceType": r.resource_type.name(),
             "created": r.created.to_string(),
             "lastModified": r.last_modified.to_string(),
-            "location": ctx.location(r.resource_type, &r.id),
+            "location": location,
             "version": etag(r.version),
         }),
     );
+    doc.insert("id".into(), Value::String(r.id));
     if let Some(members) = members.filter(|_| r.resource_type == ResourceType::Group) {
         doc.insert("members".into(), members_json(ctx, members));
     }
@@ -135,13 +139,64 @@ pub async fn shown(
         _ => None,
     };
     let groups = match r.resource_type {
-        ResourceType::User if projection.may_include("groups") => {
+        ResourceType::User if projection.may_include("groups") && has_groups(ctx).await? => {
             Some(store.scim_groups_of(ctx.connection, &r.id).await?)
         }
         _ => None,
     };
-    let doc = full(ctx, r, members.as_deref(), groups.as_deref());
+    let doc = full(ctx, r.clone(), members.as_deref(), groups.as_deref());
     Ok(projected(ctx, r.resource_type, &doc, projection))
+}
+
+async fn has_groups(ctx: &Ctx<'_>) -> Result<bool, roster_store::StoreError> {
+    ctx.app
+        .groups
+        .has_groups(ctx.app.store.as_ref(), &ctx.app.schemas, ctx.connection)
+        .await
+}
+
+/// Several resources of one type as the request asked to see them, reading the `members` or
+/// `groups` of the whole page in one query.
+pub async fn shown_many(
+    ctx: &Ctx<'_>,
+    rt: ResourceType,
+    found: Vec<ScimResource>,
+    projection: &Projection,
+) -> Result<Vec<Value>, roster_store::StoreError> {
+    let store = ctx.app.store.as_ref();
+    let ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
+    let mut members: HashMap<String, Vec<ScimMember>> = HashMap::new();
+    let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let relation = match rt {
+        ResourceType::Group => "members",
+        ResourceType::User => "groups",
+    };
+    let wanted = !ids.is_empty()
+        && projection.may_include(relation)
+        && (rt == ResourceType::Group || has_groups(ctx).await?);
+    match rt {
+        ResourceType::Group if wanted => {
+            for (group, member) in store.scim_members_of(ctx.connection, &ids).await? {
+                members.entry(group).or_default().push(member);
+            }
+        }
+        ResourceType::User if wanted => {
+            for (user, group, name) in store.scim_groups_of_many(ctx.connection, &ids).await? {
+                groups.entry(user).or_default().push((group, name));
+            }
+        }
+        _ => {}
+    }
+    let none: Vec<ScimMember> = Vec::new();
+    let no_groups: Vec<(String, String)> = Vec::new();
+    Ok(found
+        .into_iter()
+        .map(|r| {
+            let m = wanted.then(|| members.get(&r.id).unwrap_or(&none).as_slice());
+            let g = wanted.then(|| groups.get(&r.id).unwrap_or(&no_groups).as_slice());
+            projected(ctx, rt, &full(ctx, r, m, g), projection)
+        })
+        .collect())
 }
 
 pub fn projected(ctx: &Ctx<'_>, rt: ResourceType, doc: &Value, projection: &Projection) -> Value {

@@ -6,8 +6,8 @@
 //! stores them. It keeps at most N pending entries per connection and writes every
 //! [`FLUSH_EVERY`], so under heavy load it writes N entries per interval per connection rather
 //! than one per request (older ones would be trimmed straight away anyway). If the channel is
-//! full the entry is dropped and counted, never the request delayed. The `Authorization`
-//! header is never part of an entry.
+//! full the entry is dropped and counted, never the request delayed. Each round is one
+//! transaction. The `Authorization` header is never part of an entry.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -28,11 +28,15 @@ use tokio::sync::{mpsc, oneshot};
 use crate::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::gate::WriteGate;
 
 /// How often pending entries are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
-/// Bodies longer than this are cut (after redaction) before they are stored.
+/// Request bodies and error answers longer than this are cut (after redaction) before they
+/// are stored.
 pub const MAX_STORED_BODY: usize = 64 * 1024;
+/// Successful answers are cut shorter: the log is for what IdPs send.
+pub const MAX_STORED_RESPONSE: usize = 4 * 1024;
 /// What replaces a secret.
 pub const REDACTED: &str = "[redacted]";
 const CHANNEL: usize = 8192;
@@ -62,9 +66,9 @@ pub struct RequestLog {
 
 impl RequestLog {
     /// Starts the writer task, keeping `keep` entries per connection.
-    pub fn start(store: Arc<dyn Store>, keep: u32) -> Self {
+    pub fn start(store: Arc<dyn Store>, writes: Arc<WriteGate>, keep: u32) -> Self {
         let (tx, rx) = mpsc::channel(CHANNEL);
-        tokio::spawn(writer(store, keep, rx));
+        tokio::spawn(writer(store, writes, keep, rx));
         RequestLog {
             tx,
             dropped: AtomicU64::new(0),
@@ -91,7 +95,12 @@ impl RequestLog {
     }
 }
 
-async fn writer(store: Arc<dyn Store>, keep: u32, mut rx: mpsc::Receiver<Message>) {
+async fn writer(
+    store: Arc<dyn Store>,
+    writes: Arc<WriteGate>,
+    keep: u32,
+    mut rx: mpsc::Receiver<Message>,
+) {
     let mut pending: BTreeMap<String, VecDeque<Captured>> = BTreeMap::new();
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -106,62 +115,94 @@ async fn writer(store: Arc<dyn Store>, keep: u32, mut rx: mpsc::Receiver<Message
                     }
                 }
                 Some(Message::Flush(ack)) => {
-                    write_pending(store.as_ref(), keep, &mut pending).await;
+                    write_pending(store.as_ref(), &writes, keep, &mut pending).await;
                     let _ = ack.send(());
                 }
                 None => {
-                    write_pending(store.as_ref(), keep, &mut pending).await;
+                    write_pending(store.as_ref(), &writes, keep, &mut pending).await;
                     return;
                 }
             },
-            _ = tick.tick() => write_pending(store.as_ref(), keep, &mut pending).await,
+            _ = tick.tick() => write_pending(store.as_ref(), &writes, keep, &mut pending).await,
         }
     }
 }
 
 async fn write_pending(
     store: &dyn Store,
+    writes: &WriteGate,
     keep: u32,
     pending: &mut BTreeMap<String, VecDeque<Captured>>,
 ) {
-    for (_, queue) in std::mem::take(pending) {
-        for captured in queue {
-            let entry = ScimLogEntry {
-                id: 0,
-                connection: captured.connection,
-                at: captured.at,
-                method: captured.method,
-                path: captured.path,
-                status: captured.status,
-                request_body: stored_body(&captured.request),
-                response_body: stored_body(&captured.response),
-                duration_ms: captured.duration_ms,
-            };
-            if let Err(e) = store.append_scim_log(&entry, keep).await {
-                eprintln!(
-                    "roster serve: writing the SCIM request log of {}: {e}",
-                    entry.connection
-                );
-            }
-        }
+    let entries: Vec<ScimLogEntry> = std::mem::take(pending)
+        .into_values()
+        .flatten()
+        .map(|captured| ScimLogEntry {
+            id: 0,
+            connection: captured.connection,
+            at: captured.at,
+            method: captured.method,
+            path: captured.path,
+            status: captured.status,
+            request_body: stored_request(&captured.request),
+            response_body: stored_response(&captured.response, captured.status),
+            duration_ms: captured.duration_ms,
+        })
+        .collect();
+    if entries.is_empty() {
+        return;
+    }
+    // One transaction per round: a write per request would cost SQLite a commit each.
+    let gate = writes.enter().await;
+    let written = store.append_scim_logs(&entries, keep).await;
+    drop(gate);
+    if let Err(e) = written {
+        eprintln!(
+            "roster serve: writing {} SCIM request-log entries: {e}",
+            entries.len()
+        );
     }
 }
 
-/// The body as stored: redacted, cut to [`MAX_STORED_BODY`], `None` when empty.
-fn stored_body(raw: &[u8]) -> Option<String> {
+/// The body of a request as stored: redacted, cut to [`MAX_STORED_BODY`], `None` when empty.
+fn stored_request(raw: &[u8]) -> Option<String> {
     if raw.is_empty() {
         return None;
     }
-    let mut text = redact_body(raw);
-    if text.len() > MAX_STORED_BODY {
-        let mut cut = MAX_STORED_BODY;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
+    Some(cut(redact_body(raw), MAX_STORED_BODY))
+}
+
+/// The body of a response as stored. Successful answers are cut to [`MAX_STORED_RESPONSE`]
+/// first (a page of 100 users is 40 KiB, and what an admin needs from it is its start); the
+/// server never returns a password, but the cut text is still redacted in case a client's
+/// input is echoed in an error.
+fn stored_response(raw: &[u8], status: u16) -> Option<String> {
+    if raw.is_empty() {
+        return None;
+    }
+    let limit = if failed(status) {
+        MAX_STORED_BODY
+    } else {
+        MAX_STORED_RESPONSE
+    };
+    let head = &raw[..raw.len().min(limit)];
+    let mut text = redact_body(head);
+    if head.len() < raw.len() {
         text.push_str(" …[cut]");
     }
     Some(text)
+}
+
+fn cut(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let mut at = limit;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+        text.push_str(" …[cut]");
+    }
+    text
 }
 
 /// A body with every password value replaced: as JSON when it parses (any `password` key at
@@ -169,6 +210,11 @@ fn stored_body(raw: &[u8]) -> Option<String> {
 /// `password`), otherwise textually, since a malformed body is exactly what an admin needs to
 /// see and it may still carry a password.
 pub fn redact_body(raw: &[u8]) -> String {
+    // Most bodies name no password at all: keep them as sent, without parsing. A `\u` escape
+    // could spell the key (`"p\u0061ssword"`), so such bodies are parsed anyway.
+    if !contains_ignore_case(raw, b"password") && !raw.windows(2).any(|w| w == b"\\u") {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
     match serde_json::from_slice::<Value>(raw) {
         Ok(mut value) => {
             redact_value(&mut value);
@@ -176,6 +222,12 @@ pub fn redact_body(raw: &[u8]) -> String {
         }
         Err(_) => redact_text(&String::from_utf8_lossy(raw)),
     }
+}
+
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn names_password(key: &str) -> bool {
@@ -334,6 +386,14 @@ mod tests {
     }
 
     #[test]
+    fn escaped_key_names_do_not_hide_a_password() {
+        let out = redact_body(br#"{"p\u0061ssword":"hunter2","userName":"ada"}"#);
+        assert!(!out.contains("hunter2"), "{out}");
+        let plain = br#"{"userName":"ada","title":"x"}"#;
+        assert_eq!(redact_body(plain), String::from_utf8_lossy(plain));
+    }
+
+    #[test]
     fn passwords_are_redacted_in_bodies_that_are_not_json() {
         let body = br#"{"userName": "ada", "Password" : "hun\"ter2", "title": "x", "#;
         let out = redact_body(body);
@@ -347,9 +407,21 @@ mod tests {
     #[test]
     fn stored_bodies_are_cut_on_a_character_boundary() {
         let long = "é".repeat(MAX_STORED_BODY);
-        let stored = stored_body(long.as_bytes()).unwrap();
+        let stored = stored_request(long.as_bytes()).unwrap();
         assert!(stored.len() <= MAX_STORED_BODY + 10);
         assert!(stored.ends_with("[cut]"));
-        assert_eq!(stored_body(b""), None);
+        assert_eq!(stored_request(b""), None);
+        let page = format!(
+            "{{\"Resources\":[{}]}}",
+            "{\"userName\":\"é\"},".repeat(1000)
+        );
+        let ok = stored_response(page.as_bytes(), 200).unwrap();
+        assert!(
+            ok.len() <= MAX_STORED_RESPONSE + 16 && ok.ends_with("[cut]"),
+            "{}",
+            ok.len()
+        );
+        let failed = stored_response(page.as_bytes(), 400).unwrap();
+        assert!(failed.len() > MAX_STORED_RESPONSE);
     }
 }

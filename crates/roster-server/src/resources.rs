@@ -102,10 +102,7 @@ async fn page(
         count,
     };
     let (total, found) = ctx.app.store.scim_list(ctx.connection, rt, &query).await?;
-    let mut shown = Vec::with_capacity(found.len());
-    for r in &found {
-        shown.push(render::shown(ctx, r, &params.projection).await?);
-    }
+    let shown = render::shown_many(ctx, rt, found, &params.projection).await?;
     Ok((total, shown))
 }
 
@@ -332,28 +329,30 @@ pub async fn create(
         detail["members_added"] = ids_for_audit(&member_ids);
     }
     let event = audit_event(ctx, "create", rt, &name, detail);
-    ctx.app
-        .store
-        .scim_create(&resource, &members, &event)
-        .await
-        .map_err(|e| match e {
-            ScimWriteError::Uniqueness(_) => ApiError::new(
-                409,
-                Some(ScimType::Uniqueness),
-                format!(
-                    "a {} named \"{name}\" already exists in this connection{}",
-                    rt.name(),
-                    if rt == ResourceType::User {
-                        " (userName is compared case-insensitively)"
-                    } else {
-                        ""
-                    }
-                ),
+    let gate = ctx.app.writes.enter().await;
+    let created = ctx.app.store.scim_create(&resource, &members, &event).await;
+    drop(gate);
+    created.map_err(|e| match e {
+        ScimWriteError::Uniqueness(_) => ApiError::new(
+            409,
+            Some(ScimType::Uniqueness),
+            format!(
+                "a {} named \"{name}\" already exists in this connection{}",
+                rt.name(),
+                if rt == ResourceType::User {
+                    " (userName is compared case-insensitively)"
+                } else {
+                    ""
+                }
             ),
-            other => other.into(),
-        })?;
+        ),
+        other => other.into(),
+    })?;
     written(ctx, rt);
-    let full = render::full(ctx, &resource, Some(&members), Some(&[]));
+    if rt == ResourceType::Group {
+        ctx.app.groups.created(ctx.connection);
+    }
+    let full = render::full(ctx, resource, Some(&members), Some(&[]));
     Ok(Outcome {
         status: 201,
         body: Some(render::projected(ctx, rt, &full, projection)),
@@ -439,12 +438,14 @@ where
             ..current.clone()
         };
         let event = audit_event(ctx, verb, rt, &name, detail);
-        match ctx
+        let gate = ctx.app.writes.enter().await;
+        let updated = ctx
             .app
             .store
             .scim_update(&next, current.version, &added, &change.remove, &event)
-            .await
-        {
+            .await;
+        drop(gate);
+        match updated {
             Ok(()) => {
                 written(ctx, rt);
                 return Ok((next, true));
@@ -614,15 +615,20 @@ pub async fn delete(
         return Err(precondition_failed(current.version));
     }
     let event = audit_event(ctx, "delete", rt, &current.name, json!({"id": id}));
-    if !ctx
+    let gate = ctx.app.writes.enter().await;
+    let deleted = ctx
         .app
         .store
         .scim_delete(ctx.connection, rt, id, &event)
-        .await?
-    {
+        .await;
+    drop(gate);
+    if !deleted? {
         return Err(missing(rt, id));
     }
     written(ctx, rt);
+    if rt == ResourceType::Group {
+        ctx.app.groups.deleted(ctx.connection);
+    }
     Ok(Outcome {
         status: 204,
         body: None,

@@ -8,6 +8,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 
+// glibc's allocator spends about a third of a SCIM list request in malloc/free; mimalloc
+// serves the same load 50 % faster (BENCHMARKS.md, SCIM server).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod commands;
 mod config;
 mod output;
