@@ -300,6 +300,17 @@ async fn okta_provisioning_cycle(s: &TestServer) {
     let (_, carol_now) = s.get(&format!("/Users/{carol_id}")).await;
     assert_eq!(carol_now["groups"][0]["display"], "Sales Team");
 
+    // App Integration Wizard apps PUT the whole group, members included.
+    let mut whole = ok(s.get(&format!("/Groups/{gid}")).await, 200).await;
+    whole["members"] = json!([{"value": bob_id}, {"value": carol_id}]);
+    ok(s.put(&format!("/Groups/{gid}"), &whole).await, 200).await;
+    let mut both = vec![bob_id.clone(), carol_id.clone()];
+    both.sort();
+    assert_eq!(member_ids(s, &gid).await, both);
+    whole["members"] = json!([{"value": carol_id}]);
+    ok(s.put(&format!("/Groups/{gid}"), &whole).await, 200).await;
+    assert_eq!(member_ids(s, &gid).await, vec![carol_id.clone()]);
+
     // Deactivation is a path-less replace; Okta never deletes.
     let deactivate = ops(json!([{"op": "replace", "value": {"active": false}}]));
     ok(s.patch(&format!("/Users/{bob_id}"), &deactivate).await, 200).await;
