@@ -1,5 +1,7 @@
 //! Client behaviour shared by every HTTP connector: timeouts; exponential back-off with jitter
-//! on 5xx, timeouts and connection errors; 429 (and 503) answered by waiting at least
+//! on 5xx, timeouts and connection errors; requests paced to the system's request rate (set in
+//! the policy, or learnt from the rate-limit headers of its answers) so the budget is spent
+//! evenly instead of in bursts that end in 429; 429 (and 503) answered by waiting at least
 //! `Retry-After` — across every request to the system, not just the one that got it — and by
 //! lowering concurrency until requests succeed again; clear errors for rejected credentials
 //! and missing permissions.
@@ -9,7 +11,7 @@
 //! [`HttpError::Uncertain`], and the target looks the object up before trying again, so a lost
 //! answer never turns into a duplicate.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -30,6 +32,11 @@ pub struct HttpPolicy {
     pub max_delay_ms: u64,
     /// Requests in flight at once; halved on each 429, regained one at a time on success.
     pub max_concurrency: usize,
+    /// Requests a second to send at most, spaced evenly. Whether set or not, never faster
+    /// than the rate the system announces in its answers (`X-RateLimit-Limit` per second on
+    /// Atlassian Cloud; `X-RateLimit-FillRate` per `X-RateLimit-Interval-Seconds` on Data
+    /// Center); unset and unannounced, requests are not paced.
+    pub requests_per_second: Option<f64>,
 }
 
 impl Default for HttpPolicy {
@@ -40,6 +47,7 @@ impl Default for HttpPolicy {
             base_delay_ms: 200,
             max_delay_ms: 30_000,
             max_concurrency: 8,
+            requests_per_second: None,
         }
     }
 }
@@ -119,6 +127,12 @@ pub enum Idempotence {
 /// An HTTP client for one system.
 pub struct HttpClient {
     system: String,
+    budget: Arc<Budget>,
+}
+
+/// What every client of one system's budget shares: the connection pool, the concurrency
+/// limit, the pause after a 429 and the request pacing.
+struct Budget {
     client: reqwest::Client,
     policy: HttpPolicy,
     permits: Semaphore,
@@ -131,6 +145,63 @@ struct Limiter {
     successes: u32,
     /// No request starts before this instant (set by Retry-After).
     not_before: Option<Instant>,
+    /// The rate the system last announced in a successful answer.
+    announced: Option<Rate>,
+    /// When the next request may start (the "theoretical arrival time" of GCRA).
+    next_slot: Option<Instant>,
+}
+
+/// A request rate and the bucket it refills.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rate {
+    per_sec: f64,
+    /// Requests the system lets through at once (its bucket's size).
+    burst: f64,
+}
+
+impl Rate {
+    /// The rate a system announces in an answer's headers: Data Center's token bucket
+    /// (`X-RateLimit-FillRate` tokens every `X-RateLimit-Interval-Seconds`, `X-RateLimit-Limit`
+    /// the bucket's size), else Cloud's `X-RateLimit-Limit`, a rate per second.
+    fn announced(headers: &reqwest::header::HeaderMap) -> Option<Rate> {
+        let number = |name: &str| {
+            headers
+                .get(name)?
+                .to_str()
+                .ok()?
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n > 0.0)
+        };
+        let limit = number("x-ratelimit-limit");
+        if let Some(fill) = number("x-ratelimit-fillrate") {
+            let per_sec = fill / number("x-ratelimit-interval-seconds").unwrap_or(1.0);
+            return Some(Rate {
+                per_sec,
+                burst: limit.unwrap_or(fill),
+            });
+        }
+        limit.map(|per_sec| Rate {
+            per_sec,
+            burst: per_sec,
+        })
+    }
+}
+
+impl Limiter {
+    /// Reserves the next start slot at `rate` (GCRA): one every `1/rate`, and slots missed by
+    /// up to half the bucket's worth may be caught up at once, so a pause of the caller (a
+    /// database commit between batches) is not lost budget, while the system's bucket, which
+    /// refills as fast as slots pass, never empties.
+    fn reserve(&mut self, rate: Rate, now: Instant) -> Instant {
+        let interval = Duration::from_secs_f64(1.0 / rate.per_sec);
+        let catch_up = Duration::from_secs_f64((rate.burst / 2.0 - 1.0).max(0.0) / rate.per_sec);
+        let earliest = now.checked_sub(catch_up).unwrap_or(now);
+        let slot = self.next_slot.map_or(now, |t| t.max(earliest));
+        self.next_slot = Some(slot + interval);
+        slot
+    }
 }
 
 fn install_crypto() {
@@ -140,6 +211,7 @@ fn install_crypto() {
 
 impl HttpClient {
     pub fn new(system: impl Into<String>, policy: HttpPolicy) -> Result<Self, HttpError> {
+        let system = system.into();
         install_crypto();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(policy.timeout_secs.max(1)))
@@ -147,21 +219,42 @@ impl HttpClient {
             .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| HttpError::Setup(e.to_string()))?;
+        if let Some(rate) = policy.requests_per_second
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            return Err(HttpError::Setup(format!(
+                "{system}: http.requests_per_second must be a positive number, not {rate}"
+            )));
+        }
         let max = policy.max_concurrency.max(1);
         Ok(HttpClient {
-            system: system.into(),
-            client,
-            permits: Semaphore::new(max),
-            policy: HttpPolicy {
-                max_concurrency: max,
-                ..policy
-            },
-            limiter: Mutex::new(Limiter {
-                withheld: 0,
-                successes: 0,
-                not_before: None,
+            system,
+            budget: Arc::new(Budget {
+                client,
+                permits: Semaphore::new(max),
+                policy: HttpPolicy {
+                    max_concurrency: max,
+                    ..policy
+                },
+                limiter: Mutex::new(Limiter {
+                    withheld: 0,
+                    successes: 0,
+                    not_before: None,
+                    announced: None,
+                    next_slot: None,
+                }),
             }),
         })
+    }
+
+    /// A client for another API of the same system (named `system` in errors) that spends the
+    /// same budget: one request rate, one concurrency limit, one pause after a 429. For APIs a
+    /// vendor may count together, such as a site's REST API and its SCIM directory.
+    pub fn same_budget(&self, system: impl Into<String>) -> HttpClient {
+        HttpClient {
+            system: system.into(),
+            budget: Arc::clone(&self.budget),
+        }
     }
 
     pub fn system(&self) -> &str {
@@ -169,24 +262,50 @@ impl HttpClient {
     }
 
     pub fn reqwest(&self) -> &reqwest::Client {
-        &self.client
+        &self.budget.client
+    }
+
+    fn policy(&self) -> &HttpPolicy {
+        &self.budget.policy
     }
 
     fn limiter(&self) -> std::sync::MutexGuard<'_, Limiter> {
-        self.limiter.lock().unwrap_or_else(|p| p.into_inner())
+        self.budget
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// The current concurrency limit (for tests and progress output).
     pub fn concurrency(&self) -> usize {
-        self.policy.max_concurrency - self.limiter().withheld
+        self.policy().max_concurrency - self.limiter().withheld
+    }
+
+    /// The request rate being paced to, per second: the configured one or the one the system
+    /// announced, whichever is slower; `None` while neither is known.
+    pub fn pace(&self) -> Option<f64> {
+        self.rate(&self.limiter()).map(|r| r.per_sec)
+    }
+
+    /// The configured rate, but never faster than the system announces.
+    fn rate(&self, l: &Limiter) -> Option<Rate> {
+        let configured = self.policy().requests_per_second.map(|per_sec| Rate {
+            per_sec,
+            burst: per_sec,
+        });
+        match (configured, l.announced) {
+            (Some(c), Some(a)) if c.per_sec < a.per_sec => Some(Rate {
+                per_sec: c.per_sec,
+                burst: c.burst.min(a.burst),
+            }),
+            (c, a) => a.or(c),
+        }
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let base = self
-            .policy
-            .base_delay_ms
-            .saturating_mul(1 << attempt.min(16));
-        let capped = base.min(self.policy.max_delay_ms) as f64;
+        let policy = self.policy();
+        let base = policy.base_delay_ms.saturating_mul(1 << attempt.min(16));
+        let capped = base.min(policy.max_delay_ms) as f64;
         Duration::from_millis((capped * (0.7 + 0.6 * fastrand::f64())) as u64)
     }
 
@@ -196,18 +315,28 @@ impl HttpClient {
         if l.not_before.is_none_or(|t| t < until) {
             l.not_before = Some(until);
         }
+        // After the pause, requests resume one slot apart, not all at once.
+        if l.next_slot.is_some_and(|t| t < until) {
+            l.next_slot = Some(until);
+        }
         l.successes = 0;
         // Halve the concurrency (at least one request stays possible).
-        let current = self.policy.max_concurrency - l.withheld;
+        let permits = &self.budget.permits;
+        let current = self.policy().max_concurrency - l.withheld;
         let drop = current / 2;
-        if drop > 0 && self.permits.available_permits() >= drop {
-            self.permits.forget_permits(drop);
+        if drop > 0 && permits.available_permits() >= drop {
+            permits.forget_permits(drop);
             l.withheld += drop;
         }
     }
 
-    fn on_success(&self) {
+    fn on_success(&self, headers: &reqwest::header::HeaderMap) {
         let mut l = self.limiter();
+        // Only successful answers teach the rate: a 429's headers may describe another limit
+        // than the one being spent (Cloud's global quota), and Retry-After covers it anyway.
+        if let Some(rate) = Rate::announced(headers) {
+            l.announced = Some(rate);
+        }
         if l.withheld == 0 {
             return;
         }
@@ -215,18 +344,29 @@ impl HttpClient {
         if l.successes >= 10 {
             l.successes = 0;
             l.withheld -= 1;
-            self.permits.add_permits(1);
+            self.budget.permits.add_permits(1);
         }
     }
 
+    /// Waits until a request may start: after any `Retry-After` pause, at its reserved slot.
     async fn wait_turn(&self) {
+        let mut reserved = false;
         loop {
-            let wait = self
-                .limiter()
-                .not_before
-                .and_then(|t| t.checked_duration_since(Instant::now()));
-            match wait {
-                Some(d) if !d.is_zero() => tokio::time::sleep(d).await,
+            let now = Instant::now();
+            let start = {
+                let mut l = self.limiter();
+                match l.not_before.filter(|t| *t > now) {
+                    Some(t) => Some(t),
+                    None if reserved => None,
+                    None => {
+                        reserved = true;
+                        self.rate(&l).map(|rate| l.reserve(rate, now))
+                    }
+                }
+            };
+            match start {
+                // Checked again after the wait: a 429 meanwhile means a pause first.
+                Some(t) if t > now => tokio::time::sleep_until(t.into()).await,
                 _ => return,
             }
         }
@@ -243,12 +383,14 @@ impl HttpClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_turn().await;
             let outcome = {
-                let _permit = self.permits.acquire().await;
-                build(&self.client).send().await
+                let _permit = self.budget.permits.acquire().await;
+                // Paced after the permit, not before: requests queued for a permit while the
+                // rate was still unknown would otherwise all start at once when it is learnt.
+                self.wait_turn().await;
+                build(&self.budget.client).send().await
             };
-            let last = attempt >= self.policy.max_attempts.max(1);
+            let last = attempt >= self.policy().max_attempts.max(1);
             let unavailable = |message: String| HttpError::Unavailable {
                 system: self.system.clone(),
                 what: what.to_string(),
@@ -257,7 +399,7 @@ impl HttpClient {
             };
             match outcome {
                 Ok(response) if response.status().is_success() => {
-                    self.on_success();
+                    self.on_success(response.headers());
                     return Ok(response);
                 }
                 Ok(response) => {

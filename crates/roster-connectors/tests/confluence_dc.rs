@@ -23,6 +23,7 @@ fn policy() -> HttpPolicy {
         base_delay_ms: 20,
         max_delay_ms: 200,
         max_concurrency: 4,
+        requests_per_second: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn policy() -> HttpPolicy {
         base_delay_ms: 10,
         max_delay_ms: 1_000,
         max_concurrency: 8,
+        requests_per_second: None,
     }
 }
 

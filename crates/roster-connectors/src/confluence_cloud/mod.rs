@@ -122,8 +122,10 @@ impl ConfluenceCloudTarget {
         let setup = |e: HttpError| TargetError::Permanent(e.to_string());
         let wiki_http = HttpClient::new(format!("{system} (Confluence)"), config.http.clone())
             .map_err(setup)?;
-        let scim_http = HttpClient::new(format!("{system} (SCIM directory)"), config.http.clone())
-            .map_err(setup)?;
+        // One budget for the site's three APIs: Atlassian does not say whether SCIM and the
+        // organization API count against the site's request rate (reference §8), so they are
+        // paced together, and a 429 from any of them pauses all.
+        let scim_http = wiki_http.same_budget(format!("{system} (SCIM directory)"));
         let given = |s: Option<&String>| s.filter(|s| !s.trim().is_empty()).cloned();
         let org = match (
             given(config.admin_api_url.as_ref()),
@@ -131,11 +133,7 @@ impl ConfluenceCloudTarget {
             given(secrets.org_key.as_ref()),
         ) {
             (Some(url), Some(org_id), Some(key)) => {
-                let http = HttpClient::new(
-                    format!("{system} (organization admin API)"),
-                    config.http.clone(),
-                )
-                .map_err(setup)?;
+                let http = wiki_http.same_budget(format!("{system} (organization admin API)"));
                 Some(OrgAdmin::new(Arc::new(http), &url, &org_id, &key))
             }
             _ => None,

@@ -13,6 +13,7 @@ pub async fn run(kind: SimKind, args: &SimArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let faults = FaultConfig {
+        rate_limit_per_sec: args.rate_limit,
         error_rate: args.error_rate,
         burst_every: args.burst_every,
         burst_length: args.burst_length,
