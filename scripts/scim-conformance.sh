@@ -14,7 +14,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import scim2_tester" 
   "$venv/bin/pip" install --quiet --disable-pip-version-check "scim2-tester==0.5.2" "scim2-cli==0.6.0"
 fi
 
-cargo build --quiet --locked -p roster --bin roster
+cargo build --quiet --locked --workspace --bin roster
 work="$(mktemp -d)"
 token="conformance-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 ROSTER_SCIM_BOOTSTRAP_TOKEN="$token" "$CARGO_TARGET_DIR/debug/roster" serve \

@@ -446,12 +446,12 @@ fn roster_user_schema(custom_attributes: &[String]) -> Schema {
             canonical_values: &["full_time", "part_time", "contractor", "intern"],
             ..string("employmentType", "The kind of employment.")
         },
-        typed("startDate", AttrType::DateTime, "The first working day."),
-        typed(
-            "endDate",
-            AttrType::DateTime,
-            "The last working day, if known.",
-        ),
+        // Calendar days, not instants: HR systems and Okta (whose profiles have no date type)
+        // send "2026-01-05", and a start date with a time zone shifts by a day somewhere. A
+        // value that is not a day (or an RFC 3339 date-time, whose day is taken) is kept as
+        // sent and quarantines the person at import, naming the field.
+        string("startDate", "The first working day, as YYYY-MM-DD."),
+        string("endDate", "The last working day, if known, as YYYY-MM-DD."),
     ];
     for name in custom_attributes {
         // Leaked once per distinct name when the schemas are built at start.

@@ -26,6 +26,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use roster_core::intake::{IntakeOptions, RawRecord, validate};
 use roster_core::person::normalise_email;
+use roster_scim::resource::is_datetime;
 use roster_scim::schema::{ENTERPRISE_USER, ROSTER_USER, ResourceType, Schemas};
 use roster_store::{ImportSummary, Store};
 use roster_store::{ScimListQuery, ScimResource};
@@ -347,8 +348,17 @@ pub fn person_from_user(
         "employment_type",
         text(doc, &[ROSTER_USER, "employmentType"]),
     );
-    // Roster's extension types the dates as dateTime; people have days.
-    let day = |key: &str| text(doc, &[ROSTER_USER, key]).map(|d| d.chars().take(10).collect());
+    // People have days. An RFC 3339 date-time (Entra's DateTime mappings) gives its day as
+    // written; anything else goes to intake as sent, which quarantines it unless it is a day.
+    let day = |key: &str| {
+        text(doc, &[ROSTER_USER, key]).map(|d| {
+            if is_datetime(&d) {
+                d[..10].to_string()
+            } else {
+                d
+            }
+        })
+    };
     put("start_date", day("startDate"));
     put("end_date", day("endDate"));
     put(
@@ -420,6 +430,43 @@ mod tests {
         assert_eq!(ada["team"], "Core");
         assert_eq!(ada["cost_code"], "77");
         assert_eq!(ada["department"], "Engineering");
+    }
+
+    #[test]
+    fn dates_are_days_and_anything_else_quarantines_the_person_on_that_field() {
+        let dated = |id: &str, start: &str| {
+            user(
+                id,
+                json!({"userName": format!("{id}@acme.example"), ROSTER_USER: {"startDate": start}}),
+            )
+        };
+        let users = [
+            dated("okta", "2026-01-05"),
+            dated("entra", "2026-01-05T23:30:00-08:00"),
+            dated("typo", "2026-01-05 garbage"),
+            dated("uuid", "0b0e9c1e-8f5b-4c51-9d0c-3a1f0b7e2d44"),
+        ];
+        let records = records(&users, &[]);
+        let intake = validate("idp:okta", &records, &IntakeOptions::default());
+        let days: Vec<_> = intake
+            .people
+            .iter()
+            .map(|p| (p.employee_id.as_str(), p.start_date.map(|d| d.to_string())))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("okta", Some("2026-01-05".to_string())),
+                ("entra", Some("2026-01-05".to_string()))
+            ]
+        );
+        let mut quarantined: Vec<_> = intake
+            .quarantined
+            .iter()
+            .map(|q| (q.field.as_str(), q.reason.contains("is not a date")))
+            .collect();
+        quarantined.sort();
+        assert_eq!(quarantined, [("start_date", true), ("start_date", true)]);
     }
 
     #[test]
