@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod condition;
 pub mod desired;
+pub mod directory;
 pub mod intake;
 pub mod model;
 pub mod person;
