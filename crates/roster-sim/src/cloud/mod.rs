@@ -10,6 +10,7 @@
 
 mod admin;
 mod errors;
+mod pages;
 mod perms;
 mod scim;
 mod scim_groups;
@@ -22,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -122,6 +123,7 @@ pub async fn start(
         .merge(admin::routes(&app))
         .route("/_sim/state", get(sim_state))
         .route("/_sim/users/{account}/last-active", put(set_last_active))
+        .route("/_sim/pages", post(pages::sim_create))
         .fallback(not_found)
         .with_state(app);
     let router = api

@@ -99,11 +99,26 @@ pub struct Config {
     pub org_key: String,
 }
 
+/// A page: content a person wrote, which no access change may touch.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub id: u64,
+    pub space_id: u64,
+    pub title: String,
+    /// `current`, `draft`, `archived`, `trashed`.
+    pub status: String,
+    pub author_id: String,
+    pub owner_id: String,
+    pub created: Timestamp,
+    pub version: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct Site {
     pub users: Vec<User>,
     pub groups: Vec<Group>,
     pub spaces: Vec<Space>,
+    pub pages: Vec<Page>,
     pub next_space_id: u64,
     pub next_permission_id: u64,
 }
@@ -389,6 +404,15 @@ impl Site {
                     "key": p.key,
                     "target": p.target,
                 })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "pages": self.pages.iter().map(|p| json!({
+                "id": p.id.to_string(),
+                "spaceId": p.space_id.to_string(),
+                "title": p.title,
+                "status": p.status,
+                "authorId": p.author_id,
+                "ownerId": p.owner_id,
+                "version": p.version,
             })).collect::<Vec<_>>(),
         })
     }

@@ -22,6 +22,7 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/wiki/api/v2/spaces", get(spaces))
         .route("/wiki/api/v2/spaces/{id}", get(space))
         .route("/wiki/api/v2/spaces/{id}/permissions", get(permissions))
+        .merge(super::pages::routes())
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard))
 }
 
@@ -32,16 +33,16 @@ async fn guard(State(app): State<App>, request: Request, next: Next) -> Response
     next.run(request).await
 }
 
-fn bad(title: impl Into<String>) -> Response {
+pub(super) fn bad(title: impl Into<String>) -> Response {
     errors::v2(StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER", title)
 }
 
-fn not_found() -> Response {
+pub(super) fn not_found() -> Response {
     errors::v2(StatusCode::NOT_FOUND, "NOT_FOUND", "Not Found")
 }
 
 /// `limit` 1..250, default 25, 400 outside (ref §2.2).
-fn limit(q: &HashMap<String, String>) -> Result<usize, Response> {
+pub(super) fn limit(q: &HashMap<String, String>) -> Result<usize, Response> {
     match q.get("limit") {
         None => Ok(25),
         Some(s) => match s.trim().parse::<usize>() {
@@ -53,11 +54,11 @@ fn limit(q: &HashMap<String, String>) -> Result<usize, Response> {
     }
 }
 
-fn encode_cursor(v: &Value) -> String {
+pub(super) fn encode_cursor(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(v.to_string())
 }
 
-fn decode_cursor(s: &str) -> Result<Value, Response> {
+pub(super) fn decode_cursor(s: &str) -> Result<Value, Response> {
     URL_SAFE_NO_PAD
         .decode(s.trim_end_matches('='))
         .ok()
@@ -68,7 +69,7 @@ fn decode_cursor(s: &str) -> Result<Value, Response> {
 
 /// Results page: `_links.next` relative to the site root (with `/wiki`) and the same URL in a
 /// `Link` header (ref §2.2).
-fn cursor_page(app: &App, results: Vec<Value>, next: Option<String>) -> Response {
+pub(super) fn cursor_page(app: &App, results: Vec<Value>, next: Option<String>) -> Response {
     let base = format!("{}/wiki", app.cfg.site_url);
     let mut links = json!({"base": base});
     if let Some(n) = &next {
@@ -173,7 +174,7 @@ async fn spaces(State(app): State<App>, Query(q): Q) -> Reply {
     Ok(cursor_page(&app, results, next))
 }
 
-fn space_id(id: &str) -> Result<u64, Response> {
+pub(super) fn space_id(id: &str) -> Result<u64, Response> {
     id.parse::<u64>()
         .map_err(|_| bad(format!("Invalid space id: {id}")))
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 mod admin_faults;
 mod confluence;
+mod pages;
 mod rate_limit;
 mod scim;
 
