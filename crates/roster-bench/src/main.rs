@@ -2,6 +2,7 @@
 //! quotes, with the command that reproduces it. Run them with `--release`.
 
 mod propagation;
+mod provision;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,6 +56,19 @@ enum Bench {
         /// Inject 20 % 5xx, 429 bursts and dropped connections.
         #[arg(long)]
         faults: bool,
+    },
+    /// Initial provisioning of a generated company into the Confluence Cloud simulator held
+    /// to a request-rate limit (default: the 100 requests/s Atlassian documents for API-token
+    /// traffic), with network latency added: how much of the allowed rate a sync uses.
+    Provision {
+        #[arg(long, default_value_t = 10_000)]
+        people: usize,
+        /// Requests per second the simulated site allows (one bucket for every route).
+        #[arg(long, default_value_t = 100)]
+        rate_limit: u32,
+        /// Added to every request, like the round trip to a real site.
+        #[arg(long, default_value_t = 100)]
+        latency_ms: u64,
     },
     /// Appends audit events in batches as apply does, then verifies the whole chain.
     Audit {
@@ -325,6 +339,19 @@ fn main() -> Result<()> {
             .enable_all()
             .build()?
             .block_on(propagation::run(faults)),
+        Bench::Provision {
+            people,
+            rate_limit,
+            latency_ms,
+        } => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+            .block_on(provision::run(provision::Options {
+                people,
+                rate_limit,
+                latency_ms,
+            })),
         Bench::Audit {
             events,
             batch,

@@ -110,9 +110,12 @@ impl Action {
         )
     }
 
-    /// Position in the plan: groups before memberships, read before other space operations,
-    /// removals after additions, deactivation last.
-    fn order(&self) -> (u8, u8) {
+    /// The action's wave, which is its position in the plan: groups before memberships, read
+    /// before other space operations, removals after additions, deactivation last. Steps of
+    /// one wave never depend on each other (each precondition is met by an earlier wave), so
+    /// apply may run them in any order or at once; a wave starts when the one before it is
+    /// done.
+    pub fn wave(&self) -> (u8, u8) {
         let read_first = |op: &str| u8::from(op != READ);
         let read_last = |op: &str| u8::from(op == READ);
         match self {
@@ -318,8 +321,8 @@ pub fn plan(
 
     changes.sort_unstable_by(|a, b| {
         a.action
-            .order()
-            .cmp(&b.action.order())
+            .wave()
+            .cmp(&b.action.wave())
             .then_with(|| sort_key(&a.action).cmp(&sort_key(&b.action)))
     });
 

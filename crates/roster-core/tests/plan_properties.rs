@@ -1,7 +1,9 @@
 //! Property tests for plan/apply: for random people, policies, grants and actual states,
 //! - applying the plan and planning again yields an empty plan;
 //! - no plan removes an entitlement that a rule or an unexpired grant still covers;
-//! - a leaver keeps nothing.
+//! - a leaver keeps nothing;
+//! - the steps of one wave commute: applying each wave in any order reaches the same state
+//!   without a failing step (what lets apply run a wave's steps at once).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -360,5 +362,39 @@ proptest! {
                 }
             }
         }
+    }
+
+    #[test]
+    fn steps_of_one_wave_commute(s in scenario_strategy(), seed in any::<u64>()) {
+        let desired = desired_state(&s.policy, &s.people, &s.grants, now());
+        let p = plan("wiki", &s.policy, &desired, &s.actual, now());
+        let mut in_order = s.actual.clone();
+        apply_all(&mut in_order, &p);
+
+        // Each wave shuffled (waves are contiguous in a plan), then applied.
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut shuffled = s.actual.clone();
+        let mut start = 0;
+        while start < p.changes.len() {
+            let wave = p.changes[start].action.wave();
+            let end = start + p.changes[start..].iter().take_while(|c| c.action.wave() == wave).count();
+            prop_assert!(
+                p.changes[end..].iter().all(|c| c.action.wave() > wave),
+                "wave {wave:?} is not contiguous"
+            );
+            let mut steps: Vec<usize> = (start..end).collect();
+            rng.shuffle(&mut steps);
+            for i in steps {
+                let action = &p.changes[i].action;
+                let outcome = shuffled.apply(action, |a| format!("new-{}", a.employee_id));
+                prop_assert!(outcome.is_ok(), "step {i} ({action:?}) failed out of order: {outcome:?}");
+            }
+            start = end;
+        }
+        // Accounts are listed in creation order, which the shuffle may change.
+        for state in [&mut shuffled, &mut in_order] {
+            state.accounts.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        }
+        prop_assert_eq!(shuffled, in_order);
     }
 }

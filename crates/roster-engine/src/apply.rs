@@ -1,4 +1,7 @@
-//! The apply engine: executes a stored plan against a target step by step.
+//! The apply engine: executes a stored plan against a target, wave by wave. The steps of a
+//! wave ([`roster_core::Action::wave`]) do not depend on each other, so up to
+//! [`ApplyOptions::concurrency`] of them are in flight at once; that is what lets a sync use
+//! a system's whole request rate when each request takes a network round trip.
 //!
 //! Each batch of steps is journaled as started before it is sent and, after the target
 //! answers, marked done together with its audit events in one transaction. A crash anywhere
@@ -8,6 +11,7 @@
 
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
 use jiff::Timestamp;
 use roster_core::audit::NewAuditEvent;
 use roster_core::plan::Change;
@@ -27,6 +31,9 @@ pub struct ApplyOptions {
     pub max_attempts: u32,
     /// First back-off delay; doubled on each retry.
     pub retry_delay: Duration,
+    /// Steps of one wave in flight at once (the target's HTTP client may allow fewer
+    /// requests; it also paces them to the system's rate limit).
+    pub concurrency: usize,
 }
 
 impl Default for ApplyOptions {
@@ -37,6 +44,7 @@ impl Default for ApplyOptions {
             batch_size: 200,
             max_attempts: 5,
             retry_delay: Duration::from_millis(200),
+            concurrency: 16,
         }
     }
 }
@@ -154,44 +162,62 @@ pub async fn apply_plan(
     for batch in todo.chunks(options.batch_size.max(1)) {
         store.mark_steps_started(plan_id, batch, clock()).await?;
         let mut completed = Vec::with_capacity(batch.len());
-        for &step in batch {
-            let Some(change) = plan.changes.get(step as usize) else {
-                continue;
-            };
-            match apply_with_retry(target, change, options).await {
-                Ok(outcome) => {
-                    match outcome {
-                        StepOutcome::Applied => report.applied += 1,
-                        StepOutcome::AlreadyDone => report.already_done += 1,
-                    }
-                    completed.push(CompletedStep {
-                        step,
-                        change: change.clone(),
-                        event: NewAuditEvent {
-                            at: clock(),
-                            actor: options.actor.clone(),
-                            action: change.action.kind().to_string(),
-                            system: Some(plan.system.clone()),
-                            subject: subject(change),
-                            detail: json!({
-                                "plan_id": plan_id,
-                                "step": step,
-                                "change": change,
-                                "why": change.reason.to_string(),
-                                "outcome": match outcome {
-                                    StepOutcome::Applied => "applied",
-                                    StepOutcome::AlreadyDone => "already in place",
-                                },
-                            }),
-                        },
-                    });
+        // A wave's steps run together; the next wave waits for them (plan order is wave order).
+        for wave in batch.chunk_by(|a, b| {
+            let wave_of = |s: &u32| plan.changes.get(*s as usize).map(|c| c.action.wave());
+            wave_of(a) == wave_of(b)
+        }) {
+            // Built in a loop, not by a closure over `wave`: a closure's borrow is too
+            // general for the Send bound of the futures it returns.
+            let mut steps = Vec::with_capacity(wave.len());
+            for &step in wave {
+                if let Some(change) = plan.changes.get(step as usize) {
+                    steps.push(apply_step(target, step, change, options));
                 }
-                Err(e) => {
-                    let message = e.to_string();
-                    store.fail_step(plan_id, step, &message, clock()).await?;
-                    match e {
-                        TargetError::Waiting(_) => report.waiting.push((step, message)),
-                        _ => report.failed.push((step, message)),
+            }
+            let mut outcomes: Vec<(u32, Result<StepOutcome, TargetError>)> = stream::iter(steps)
+                .buffer_unordered(options.concurrency.max(1))
+                .collect()
+                .await;
+            // The journal and the audit log list a wave in plan order, whatever finished first.
+            outcomes.sort_by_key(|(step, _)| *step);
+            for (step, outcome) in outcomes {
+                let change = &plan.changes[step as usize];
+                match outcome {
+                    Ok(outcome) => {
+                        match outcome {
+                            StepOutcome::Applied => report.applied += 1,
+                            StepOutcome::AlreadyDone => report.already_done += 1,
+                        }
+                        completed.push(CompletedStep {
+                            step,
+                            change: change.clone(),
+                            event: NewAuditEvent {
+                                at: clock(),
+                                actor: options.actor.clone(),
+                                action: change.action.kind().to_string(),
+                                system: Some(plan.system.clone()),
+                                subject: subject(change),
+                                detail: json!({
+                                    "plan_id": plan_id,
+                                    "step": step,
+                                    "change": change,
+                                    "why": change.reason.to_string(),
+                                    "outcome": match outcome {
+                                        StepOutcome::Applied => "applied",
+                                        StepOutcome::AlreadyDone => "already in place",
+                                    },
+                                }),
+                            },
+                        });
+                    }
+                    Err(e) => {
+                        let message = e.to_string();
+                        store.fail_step(plan_id, step, &message, clock()).await?;
+                        match e {
+                            TargetError::Waiting(_) => report.waiting.push((step, message)),
+                            _ => report.failed.push((step, message)),
+                        }
                     }
                 }
             }
@@ -209,6 +235,15 @@ pub async fn apply_plan(
             .await?;
     }
     Ok(report)
+}
+
+async fn apply_step(
+    target: &dyn Target,
+    step: u32,
+    change: &Change,
+    options: &ApplyOptions,
+) -> (u32, Result<StepOutcome, TargetError>) {
+    (step, apply_with_retry(target, change, options).await)
 }
 
 async fn apply_with_retry(
