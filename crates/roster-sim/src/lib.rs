@@ -16,7 +16,9 @@ use tokio::task::JoinHandle;
 
 pub mod cloud;
 pub mod dc;
+pub mod directory;
 pub mod faults;
+pub mod okta;
 
 pub use faults::{FaultConfig, Faults};
 

@@ -453,26 +453,26 @@ fn header_secs(headers: &HeaderMap, name: &str) -> Option<i64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// Seconds from the answer's own clock (`Date`, else ours) to `X-Rate-Limit-Reset`, so a skewed
-/// local clock does not shorten or stretch the wait.
+/// The time from the answer's own clock (`Date`, else ours) to `X-Rate-Limit-Reset`, so a
+/// skewed local clock does not shorten or stretch the wait. `Date` has whole seconds, rounded
+/// down, so the wait it gives is never short.
 fn reset_wait(headers: &HeaderMap) -> Option<Duration> {
     let reset = header_secs(headers, "x-rate-limit-reset")?;
-    let now = headers
+    let date = headers
         .get(reqwest::header::DATE)
         .and_then(|d| d.to_str().ok())
-        .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
-        .map_or_else(
-            || jiff::Timestamp::now().as_second(),
-            |z| z.timestamp().as_second(),
-        );
-    // The Date header has whole seconds: allow the part of the current one it dropped.
-    let secs = (reset - now).clamp(0, 3600) as u64 + 1;
-    Some(Duration::from_secs(secs))
+        .and_then(|d| jiff::fmt::rfc2822::parse(d).ok());
+    let millis = match date {
+        Some(z) => (reset - z.timestamp().as_second()).saturating_mul(1000),
+        None => reset.saturating_mul(1000) - jiff::Timestamp::now().as_millisecond(),
+    };
+    Some(Duration::from_millis(millis.clamp(0, 3_600_000) as u64))
 }
 
-/// After a 429: until the window resets (Okta sends no `Retry-After`, §9.5).
+/// After a 429: until the window resets (Okta sends no `Retry-After`, §9.5); a reset already
+/// past leaves the wait to the client's back-off.
 fn until_reset(headers: &HeaderMap) -> Option<Duration> {
-    reset_wait(headers)
+    reset_wait(headers).filter(|w| !w.is_zero())
 }
 
 /// After a success that spent the window's last request: hold the next until the reset.
@@ -534,10 +534,15 @@ mod tests {
             HeaderValue::from(date.as_second() + 3),
         );
         h.insert("x-rate-limit-remaining", HeaderValue::from(3));
-        assert_eq!(until_reset(&h), Some(Duration::from_secs(4)));
+        assert_eq!(until_reset(&h), Some(Duration::from_secs(3)));
         assert_eq!(exhausted(&h), None);
         h.insert("x-rate-limit-remaining", HeaderValue::from(0));
-        assert_eq!(exhausted(&h), Some(Duration::from_secs(4)));
+        assert_eq!(exhausted(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            "x-rate-limit-reset",
+            HeaderValue::from(date.as_second() - 5),
+        );
+        assert_eq!(until_reset(&h), None);
     }
 
     #[test]
