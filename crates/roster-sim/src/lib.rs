@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 pub mod cloud;
 pub mod dc;
 pub mod directory;
+pub mod entra;
 pub mod faults;
 pub mod okta;
 
