@@ -19,6 +19,7 @@ pub mod dc;
 pub mod directory;
 pub mod entra;
 pub mod faults;
+pub mod google;
 pub mod okta;
 
 pub use faults::{FaultConfig, Faults};
