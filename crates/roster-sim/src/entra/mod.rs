@@ -5,7 +5,8 @@
 //!
 //! Admin routes (no auth, never faulted): `GET /_sim/state`, `GET/PUT /_sim/faults`, and
 //! `PATCH /_sim/users/{id}` with any of `{"accountEnabled", "lastSignInDateTime" (RFC 3339 or
-//! null), "employeeId", "mail"}`.
+//! null), "employeeId", "mail"}`; `DELETE /_sim/tokens` revokes every issued token (Graph
+//! then answers 401, as after a revocation or an early expiry).
 
 // Handlers return `Result<Response, Response>` so an error answer can leave early with `?`.
 #![allow(clippy::result_large_err)]
@@ -19,7 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -113,6 +114,7 @@ pub async fn start(
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
         .route("/_sim/state", get(sim_state))
         .route("/_sim/users/{id}", patch(sim_patch_user))
+        .route("/_sim/tokens", delete(sim_revoke_tokens))
         .fallback(|| async {
             graph_error(
                 StatusCode::BAD_REQUEST,
@@ -133,6 +135,11 @@ pub async fn start(
 async fn sim_state(State(app): State<App>) -> Response {
     let dump = app.tenant().dump(&app.cfg);
     json_response(StatusCode::OK, &dump)
+}
+
+async fn sim_revoke_tokens(State(app): State<App>) -> Response {
+    let revoked = std::mem::take(&mut app.tenant().tokens).len();
+    json_response(StatusCode::OK, &json!({"revoked": revoked}))
 }
 
 async fn sim_patch_user(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> Response {
