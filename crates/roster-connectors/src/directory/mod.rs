@@ -26,7 +26,6 @@
 
 mod entra;
 mod google;
-mod google_auth;
 mod okta;
 
 use std::collections::HashSet;

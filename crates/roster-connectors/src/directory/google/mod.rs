@@ -9,22 +9,23 @@
 //! Over quota, Google answers 403 `userRateLimitExceeded` (not 429): retried with back-off.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::ACCEPT;
 use roster_core::directory::{DirectoryAccount, DirectoryStatus};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::google_auth::ServiceAccount;
+mod auth;
+
 use super::{
     Cursors, DirectoryListing, ReaderError, StatusReader, detail, encode, from_http, given,
     instant, secret, yes,
 };
 use crate::check::{ConnectionCheck, check};
 use crate::http::{HttpClient, HttpError, HttpPolicy, Idempotence, RateSignals};
+use auth::{Auth, ServiceAccount, key_json};
 
 pub const USER_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
 pub const GROUP_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.group.readonly";
@@ -75,20 +76,6 @@ fn default_base_url() -> String {
 
 fn default_customer() -> String {
     "my_customer".to_string()
-}
-
-enum Auth {
-    Token {
-        value: String,
-        env: String,
-    },
-    Delegated {
-        account: Box<ServiceAccount>,
-        subject: String,
-        token_url: String,
-        env: String,
-        cached: tokio::sync::Mutex<Option<(String, Instant)>>,
-    },
 }
 
 pub struct GoogleReader {
@@ -164,19 +151,6 @@ fn rate_limited(status: StatusCode, body: &[u8]) -> bool {
         })
 }
 
-/// The key file's JSON: the variable's value, or the file it names.
-fn key_json(system: &str, var: &str, value: &str) -> Result<String, ReaderError> {
-    if value.trim_start().starts_with('{') {
-        return Ok(value.to_string());
-    }
-    std::fs::read_to_string(value).map_err(|e| ReaderError::Config {
-        system: system.to_string(),
-        message: format!(
-            "{var} holds neither a service-account key (JSON) nor the path of a readable key file: {value}: {e}"
-        ),
-    })
-}
-
 impl GoogleReader {
     pub fn new(
         system: &str,
@@ -240,136 +214,6 @@ impl GoogleReader {
             s.push(GROUP_SCOPE);
         }
         s
-    }
-
-    /// An access token; a delegated one is fetched afresh with `refresh`.
-    async fn token(&self, refresh: bool) -> Result<String, ReaderError> {
-        match &self.auth {
-            Auth::Token { value, .. } => Ok(value.clone()),
-            Auth::Delegated { cached, .. } => {
-                let mut cached = cached.lock().await;
-                if !refresh
-                    && let Some((t, _)) = cached.as_ref().filter(|(_, at)| *at > Instant::now())
-                {
-                    return Ok(t.clone());
-                }
-                let (token, lifetime) = self.exchange(&self.scopes()).await?;
-                *cached = Some((
-                    token.clone(),
-                    Instant::now() + Duration::from_secs(lifetime.saturating_sub(60)),
-                ));
-                Ok(token)
-            }
-        }
-    }
-
-    /// The JWT-bearer exchange for `scopes`: the token and its lifetime in seconds.
-    async fn exchange(&self, scopes: &[&str]) -> Result<(String, u64), ReaderError> {
-        let Auth::Delegated {
-            account,
-            subject,
-            token_url,
-            env,
-            ..
-        } = &self.auth
-        else {
-            return Err(self.protocol("no service account configured".into()));
-        };
-        let assertion = account
-            .assertion(
-                subject,
-                scopes,
-                token_url,
-                jiff::Timestamp::now().as_second(),
-            )
-            .map_err(|e| ReaderError::Config {
-                system: self.system.clone(),
-                message: format!("{env}: {e}"),
-            })?;
-        let body = super::form(&[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            ("assertion", &assertion),
-        ]);
-        let answer: Result<Value, HttpError> = self
-            .http
-            .json("get an access token", Idempotence::Idempotent, |c| {
-                c.post(token_url)
-                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .header(ACCEPT, "application/json")
-                    .body(body.clone())
-            })
-            .await;
-        let answer = answer.map_err(|e| self.exchange_refused(&e, scopes))?;
-        let token = answer["access_token"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                self.protocol(format!("{token_url} answered without an access_token"))
-            })?;
-        Ok((
-            token.to_string(),
-            answer["expires_in"].as_u64().unwrap_or(3599),
-        ))
-    }
-
-    fn exchange_refused(&self, e: &HttpError, scopes: &[&str]) -> ReaderError {
-        let Auth::Delegated {
-            account,
-            subject,
-            env,
-            ..
-        } = &self.auth
-        else {
-            return self.protocol(e.to_string());
-        };
-        let text = detail(e);
-        let system = self.system.clone();
-        let client = account
-            .client_id
-            .clone()
-            .unwrap_or_else(|| account.client_email.clone());
-        if text.contains("unauthorized_client") {
-            let names: Vec<&str> = scopes
-                .iter()
-                .map(|s| s.trim_start_matches("https://www.googleapis.com/auth/"))
-                .collect();
-            ReaderError::Permission {
-                system,
-                message: format!(
-                    "Google: domain-wide delegation missing scope {}: in the Admin console (Security → Access and data control → API controls → Domain-wide delegation) allow client {client} these scopes ({text})",
-                    names.join(" and/or ")
-                ),
-            }
-        } else if text.contains("Invalid JWT Signature") {
-            ReaderError::Credentials {
-                system,
-                message: format!(
-                    "Google rejected the service-account key in {env} (deleted or disabled?): create a new key for {} ({text})",
-                    account.client_email
-                ),
-            }
-        } else if text.contains("invalid_grant") {
-            ReaderError::Credentials {
-                system,
-                message: format!(
-                    "Google refused to let {} act as {subject}: check subject is an existing admin of the domain ({text})",
-                    account.client_email
-                ),
-            }
-        } else {
-            match e {
-                HttpError::Unavailable { .. } | HttpError::Uncertain { .. } => {
-                    ReaderError::Unavailable {
-                        system,
-                        message: e.to_string(),
-                    }
-                }
-                _ => ReaderError::Credentials {
-                    system,
-                    message: format!("Google refused the service-account credentials: {text}"),
-                },
-            }
-        }
     }
 
     fn protocol(&self, message: String) -> ReaderError {
