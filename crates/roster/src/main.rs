@@ -71,8 +71,9 @@ pub enum Command {
     Sim {
         #[arg(value_enum)]
         kind: SimKind,
+        // Boxed: the simulators' many flags would make every command this size.
         #[command(flatten)]
-        args: SimArgs,
+        args: Box<SimArgs>,
     },
     /// Check a configured system's connection and say exactly what is missing.
     #[command(subcommand)]

@@ -87,12 +87,15 @@ async fn the_token_endpoint_issues_bearer_tokens_for_client_credentials() {
     );
 }
 
+/// Fields of a form-encoded token request.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
 #[tokio::test]
 async fn refused_credentials_answer_with_aadsts_errors() {
     let e = entra(EntraOptions::default()).await;
     let (id, secret) = (info(&e.run, "client_id"), info(&e.run, "client_secret"));
     let graph = "https://graph.microsoft.com/.default";
-    let cases: [(&[(&str, &str)], StatusCode, &str, u64); 4] = [
+    let cases: [(Form, StatusCode, &str, u64); 4] = [
         (
             &[
                 ("grant_type", "client_credentials"),
