@@ -90,9 +90,9 @@ impl std::fmt::Debug for EntraReader {
     }
 }
 
-/// Why a Graph call failed: getting the token, or the call itself.
+/// Why a Graph call failed: before it was answered (the token, a paging loop), or the answer.
 enum Failure {
-    Token(ReaderError),
+    Reader(ReaderError),
     Http(HttpError),
 }
 
@@ -139,14 +139,10 @@ impl EntraReader {
             system: system.to_string(),
             message: e.to_string(),
         };
-        let http = HttpClient::new(format!("{system} (Microsoft Graph)"), config.http.clone())
-            .map_err(setup)?;
+        let http = HttpClient::new("Microsoft Graph", config.http.clone()).map_err(setup)?;
         // The token endpoint is another service with its own limits.
-        let login = HttpClient::new(
-            format!("{system} (Entra token endpoint)"),
-            config.http.clone(),
-        )
-        .map_err(setup)?;
+        let login =
+            HttpClient::new("the Entra token endpoint", config.http.clone()).map_err(setup)?;
         let token_url = config.token_url.clone().unwrap_or_else(|| {
             format!(
                 "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
@@ -209,7 +205,8 @@ impl EntraReader {
         }
     }
 
-    /// A valid access token, fetched afresh when `stale` is the one just refused.
+    /// An access token: the cached one, or with `refresh` (the cached one was just refused) a
+    /// new one.
     async fn token(&self, refresh: bool) -> Result<String, ReaderError> {
         let mut cached = self.token.lock().await;
         if !refresh && let Some(t) = cached.as_ref().filter(|t| t.renew_at > Instant::now()) {
@@ -257,7 +254,7 @@ impl EntraReader {
     async fn get(&self, what: &str, url: &str) -> Result<Value, Failure> {
         let mut refresh = false;
         loop {
-            let token = self.token(refresh).await.map_err(Failure::Token)?;
+            let token = self.token(refresh).await.map_err(Failure::Reader)?;
             let r = self
                 .http
                 .json(what, Idempotence::Idempotent, |c| {
@@ -275,7 +272,7 @@ impl EntraReader {
 
     fn error(&self, f: Failure, forbidden: &str) -> ReaderError {
         match f {
-            Failure::Token(e) => e,
+            Failure::Reader(e) => e,
             Failure::Http(e) => from_http(
                 &self.system,
                 &e,
@@ -294,7 +291,7 @@ impl EntraReader {
         let mut url = first;
         let mut cursors = Cursors::new(what);
         loop {
-            cursors.next(&self.system, &url).map_err(Failure::Token)?;
+            cursors.next(&self.system, &url).map_err(Failure::Reader)?;
             let mut page = self.get(what, &url).await?;
             let items = match page.get_mut("value").map(Value::take) {
                 Some(Value::Array(items)) => items,
@@ -310,7 +307,7 @@ impl EntraReader {
             out.extend(items);
             match page["@odata.nextLink"].as_str() {
                 Some(next) if !empty && !next.is_empty() => {
-                    same_origin(&self.system, &self.graph, next).map_err(Failure::Token)?;
+                    same_origin(&self.system, &self.graph, next).map_err(Failure::Reader)?;
                     url = next.to_string();
                 }
                 _ => return Ok(out),

@@ -43,6 +43,8 @@ pub struct OktaConfig {
 }
 
 const MAX_LIMIT: u32 = 200;
+/// The filter that lists the users a plain list leaves out.
+const DEPROVISIONED: &str = "status eq \"DEPROVISIONED\"";
 
 pub struct OktaReader {
     system: String,
@@ -120,7 +122,7 @@ impl OktaReader {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ReaderError> {
         let token = secret(system, "token_env", &config.token_env, env)?;
-        let http = HttpClient::new(format!("{system} (Okta)"), config.http.clone())
+        let http = HttpClient::new("Okta", config.http.clone())
             .map_err(|e| ReaderError::Config {
                 system: system.to_string(),
                 message: e.to_string(),
@@ -213,8 +215,8 @@ impl OktaReader {
         }
     }
 
-    fn users_url(&self, filter: Option<&str>) -> String {
-        let mut url = format!("{}/api/v1/users?limit={}", self.base, self.limit());
+    fn users_url(&self, filter: Option<&str>, limit: u32) -> String {
+        let mut url = format!("{}/api/v1/users?limit={limit}", self.base);
         if let Some(f) = filter {
             url.push_str("&filter=");
             url.push_str(&super::encode(f));
@@ -225,12 +227,12 @@ impl OktaReader {
     async fn users(&self) -> Result<Vec<User>, ReaderError> {
         let forbidden = "the token's admin may not list users: create the token as an admin with at least the Read-only Administrator role";
         let mut users: Vec<User> = self
-            .all("list users", self.users_url(None), forbidden)
+            .all("list users", self.users_url(None, self.limit()), forbidden)
             .await?;
         let gone: Vec<User> = self
             .all(
                 "list deprovisioned users",
-                self.users_url(Some("status eq \"DEPROVISIONED\"")),
+                self.users_url(Some(DEPROVISIONED), self.limit()),
                 forbidden,
             )
             .await?;
@@ -388,14 +390,12 @@ impl StatusReader for OktaReader {
         let probes = [
             (
                 "Okta users",
-                self.users_url(None)
-                    .replace(&format!("limit={}", self.limit()), "limit=1"),
+                self.users_url(None, 1),
                 "the token's admin may not list users: it needs at least the Read-only Administrator role",
             ),
             (
                 "Okta deprovisioned users",
-                self.users_url(Some("status eq \"DEPROVISIONED\""))
-                    .replace(&format!("limit={}", self.limit()), "limit=1"),
+                self.users_url(Some(DEPROVISIONED), 1),
                 "the token's admin may not filter users by status",
             ),
         ];

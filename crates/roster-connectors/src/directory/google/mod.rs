@@ -193,7 +193,7 @@ impl GoogleReader {
                 )));
             }
         };
-        let http = HttpClient::new(format!("{system} (Google Directory)"), config.http.clone())
+        let http = HttpClient::new("the Google Directory API", config.http.clone())
             .map_err(|e| config_error(e.to_string()))?
             .with_signals(RateSignals {
                 limited: Some(rate_limited),
