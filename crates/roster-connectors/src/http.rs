@@ -3,8 +3,9 @@
 //! the policy, or learnt from the rate-limit headers of its answers) so the budget is spent
 //! evenly instead of in bursts that end in 429; 429 (and 503) answered by waiting at least
 //! `Retry-After` — across every request to the system, not just the one that got it — and by
-//! lowering concurrency until requests succeed again; clear errors for rejected credentials
-//! and missing permissions.
+//! lowering concurrency until requests succeed again; a vendor's own signals of the same
+//! ([`RateSignals`]: Okta's `X-Rate-Limit-Reset`, Google's 403 `userRateLimitExceeded`)
+//! treated alike; clear errors for rejected credentials and missing permissions.
 //!
 //! Requests that are not idempotent (creates) are never retried blindly here when their
 //! outcome is unknown (timeout, dropped connection, 5xx): they fail with
@@ -128,6 +129,23 @@ pub enum Idempotence {
 pub struct HttpClient {
     system: String,
     budget: Arc<Budget>,
+    signals: RateSignals,
+}
+
+/// A vendor's own ways of saying "slow down", beyond 429 (and 503) with `Retry-After`, which
+/// every client understands.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateSignals {
+    /// How long to wait after a 429 that carries no `Retry-After`, read from its headers
+    /// (Okta: until `X-Rate-Limit-Reset`).
+    pub wait_after_429: Option<fn(&reqwest::header::HeaderMap) -> Option<Duration>>,
+    /// How long to hold every request after a successful answer that says the budget is spent
+    /// (Okta: `X-Rate-Limit-Remaining: 0`, until `X-Rate-Limit-Reset`), so the next request
+    /// does not earn a 429.
+    pub exhausted: Option<fn(&reqwest::header::HeaderMap) -> Option<Duration>>,
+    /// Whether an error answer other than 429 means "rate limited" (Google: 403 with reason
+    /// `userRateLimitExceeded`); it is then retried like a 429 without `Retry-After`.
+    pub limited: Option<fn(StatusCode, &[u8]) -> bool>,
 }
 
 /// What every client of one system's budget shares: the connection pool, the concurrency
@@ -229,6 +247,7 @@ impl HttpClient {
         let max = policy.max_concurrency.max(1);
         Ok(HttpClient {
             system,
+            signals: RateSignals::default(),
             budget: Arc::new(Budget {
                 client,
                 permits: Semaphore::new(max),
@@ -254,7 +273,14 @@ impl HttpClient {
         HttpClient {
             system: system.into(),
             budget: Arc::clone(&self.budget),
+            signals: self.signals,
         }
+    }
+
+    /// This client, also heeding the vendor's own rate-limit signals.
+    pub fn with_signals(mut self, signals: RateSignals) -> HttpClient {
+        self.signals = signals;
+        self
     }
 
     pub fn system(&self) -> &str {
@@ -337,6 +363,12 @@ impl HttpClient {
         if let Some(rate) = Rate::announced(headers) {
             l.announced = Some(rate);
         }
+        if let Some(wait) = self.signals.exhausted.and_then(|f| f(headers)) {
+            let until = Instant::now() + wait;
+            if l.not_before.is_none_or(|t| t < until) {
+                l.not_before = Some(until);
+            }
+        }
         if l.withheld == 0 {
             return;
         }
@@ -404,7 +436,13 @@ impl HttpClient {
                 }
                 Ok(response) => {
                     let status = response.status();
-                    let retry_after = retry_after(response.headers());
+                    let mut retry_after = retry_after(response.headers());
+                    if status == StatusCode::TOO_MANY_REQUESTS && retry_after.is_none() {
+                        retry_after = self
+                            .signals
+                            .wait_after_429
+                            .and_then(|f| f(response.headers()));
+                    }
                     if status == StatusCode::TOO_MANY_REQUESTS
                         || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some())
                     {
@@ -431,7 +469,19 @@ impl HttpClient {
                         tokio::time::sleep(self.backoff(attempt)).await;
                         continue;
                     }
-                    let message = error_message(response).await;
+                    let body = response.bytes().await.unwrap_or_default();
+                    if self.signals.limited.is_some_and(|f| f(status, &body)) {
+                        self.on_rate_limited(self.backoff(attempt));
+                        if last {
+                            return Err(unavailable(format!(
+                                "HTTP {} (rate limited): {}",
+                                status.as_u16(),
+                                message_of(&body)
+                            )));
+                        }
+                        continue;
+                    }
+                    let message = message_of(&body);
                     let system = self.system.clone();
                     return Err(match status {
                         StatusCode::UNAUTHORIZED => HttpError::Unauthorized { system, message },
@@ -516,16 +566,24 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
-/// The most useful text of an error answer: a JSON `message`/`detail`/`errors[0].title`, or
-/// the body's start.
+/// The most useful text of an error answer: a JSON `message`/`detail`/`errors[0].title` (and
+/// the other vendors' places for it), or the body's start.
 async fn error_message(response: Response) -> String {
-    let text = response.text().await.unwrap_or_default();
+    message_of(&response.bytes().await.unwrap_or_default())
+}
+
+fn message_of(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
         for pointer in [
             "/message",
             "/detail",
             "/errors/0/detail",
             "/errors/0/title",
+            // OAuth 2.0 token endpoints (RFC 6749 §5.2), Graph and Google, Okta.
+            "/error_description",
+            "/error/message",
+            "/errorSummary",
             "/error",
             "/errorMessages/0",
         ] {
@@ -536,7 +594,19 @@ async fn error_message(response: Response) -> String {
                 if let Some(t) = v.get("scimType").and_then(|t| t.as_str()) {
                     return format!("{s} (scimType {t})");
                 }
-                return s.to_string();
+                // The vendor's code beside the message is what its documentation indexes.
+                let code = ["/error/code", "/errorCode", "/error/errors/0/reason"]
+                    .iter()
+                    .chain(if pointer == "/error_description" {
+                        &["/error"][..]
+                    } else {
+                        &[][..]
+                    })
+                    .find_map(|c| v.pointer(c).and_then(|c| c.as_str()));
+                return match code {
+                    Some(c) if !c.is_empty() => format!("{s} ({c})"),
+                    _ => s.to_string(),
+                };
             }
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod csv_source;
+pub mod directory;
 pub mod http;
 
 use serde::Deserialize;

@@ -16,7 +16,11 @@ use tokio::task::JoinHandle;
 
 pub mod cloud;
 pub mod dc;
+pub mod directory;
+pub mod entra;
 pub mod faults;
+pub mod google;
+pub mod okta;
 
 pub use faults::{FaultConfig, Faults};
 

@@ -20,6 +20,9 @@ pub struct Config {
     pub sources: BTreeMap<String, SourceConfig>,
     #[serde(default)]
     pub systems: BTreeMap<String, SystemConfig>,
+    /// Identity providers whose account status is read (never written).
+    #[serde(default)]
+    pub directories: BTreeMap<String, roster_connectors::directory::DirectoryConfig>,
     #[serde(default)]
     pub apply: ApplyConfig,
 }
@@ -209,6 +212,32 @@ mod tests {
         for kind in ["confluence_cloud", "confluence_dc", "scim", "manual"] {
             assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
         }
+    }
+
+    /// The commented-out identity providers parse once uncommented, one of each kind.
+    #[test]
+    fn the_example_directories_parse_when_uncommented() {
+        use roster_connectors::directory::DirectoryConfig;
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../roster.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find("# [directories.okta]").unwrap();
+        let uncommented: String = text[start..]
+            .lines()
+            .filter(|l| l.starts_with("# ") && !l.starts_with("#  "))
+            .map(|l| &l[2..])
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = Config::parse(&format!("policy = \"p.toml\"\n{uncommented}\n")).unwrap();
+        let kinds: Vec<&str> = config
+            .directories
+            .values()
+            .map(|d| match d {
+                DirectoryConfig::Okta(_) => "okta",
+                DirectoryConfig::Entra(_) => "entra",
+                DirectoryConfig::Google(_) => "google",
+            })
+            .collect();
+        assert_eq!(kinds, ["entra", "google", "okta"]);
     }
 
     #[test]

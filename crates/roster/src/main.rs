@@ -71,8 +71,9 @@ pub enum Command {
     Sim {
         #[arg(value_enum)]
         kind: SimKind,
+        // Boxed: the simulators' many flags would make every command this size.
         #[command(flatten)]
-        args: SimArgs,
+        args: Box<SimArgs>,
     },
     /// Check a configured system's connection and say exactly what is missing.
     #[command(subcommand)]
@@ -164,6 +165,14 @@ pub enum SimKind {
     ConfluenceCloud,
     /// Confluence Data Center REST API.
     ConfluenceDc,
+    /// Okta Users and Groups API (API token), seeded from the acme example.
+    Okta,
+    /// Microsoft Entra ID: the client-credentials token endpoint and Microsoft Graph users
+    /// and groups, seeded from the acme example.
+    Entra,
+    /// Google Workspace Admin SDK Directory API and its service-account token endpoint,
+    /// seeded from the acme example.
+    Google,
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +206,22 @@ pub struct SimArgs {
     /// Data Center: personal access token [default: generated].
     #[arg(long)]
     pub pat: Option<String>,
+    /// Okta: API token; Google: access token [default: generated].
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Entra: directory (tenant) id [default: generated].
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// Entra: application (client) id [default: generated].
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Entra: client secret [default: generated].
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// Okta, Entra, Google: the largest page served, whatever the client asks (to cross many
+    /// pages) [default: the vendor's largest].
+    #[arg(long)]
+    pub page_size: Option<usize>,
     /// Requests per second the whole site may send (0 = no limit); over it, 429 with the
     /// vendor's rate-limit headers, which answers within it carry too.
     #[arg(long, value_name = "RPS", default_value_t = 0)]

@@ -189,6 +189,9 @@ pub fn open_target(
 /// API the connector uses.
 async fn connect_test(global: &Global<'_>, system: &str) -> Result<ExitCode> {
     let loaded = global.load_config()?;
+    if let Some(directory) = loaded.config.directories.get(system) {
+        return connect_test_directory(system, directory).await;
+    }
     let (name, config) = selected_systems(&loaded, Some(system))?
         .into_iter()
         .next()
@@ -226,6 +229,47 @@ async fn connect_test(global: &Global<'_>, system: &str) -> Result<ExitCode> {
             state.groups.len(),
             state.group_space_permissions.len()
         ),
+        Err(e) => {
+            println!("FAIL  read {name}: {e}");
+            ok = false;
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `roster connect test NAME` for a `[directories.NAME]`: each credential and permission
+/// checked, then one full read.
+async fn connect_test_directory(
+    name: &str,
+    config: &roster_connectors::directory::DirectoryConfig,
+) -> Result<ExitCode> {
+    use roster_connectors::directory::{build_reader, process_env};
+    let reader = build_reader(name, config, &process_env).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut ok = true;
+    for check in reader.check().await {
+        let mark = if check.ok { "ok  " } else { "FAIL" };
+        println!("{mark}  {}: {}", check.name, check.detail);
+        ok &= check.ok;
+    }
+    match reader.read_accounts().await {
+        Ok(listing) => {
+            let can_sign_in = listing
+                .accounts
+                .iter()
+                .filter(|a| a.status.can_sign_in())
+                .count();
+            println!(
+                "ok    read {name}: {} account(s), {can_sign_in} able to sign in",
+                listing.accounts.len()
+            );
+            for w in &listing.warnings {
+                println!("warn  {w}");
+            }
+        }
         Err(e) => {
             println!("FAIL  read {name}: {e}");
             ok = false;

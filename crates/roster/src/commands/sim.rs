@@ -53,6 +53,47 @@ pub async fn run(kind: SimKind, args: &SimArgs) -> Result<ExitCode> {
             )
             .await?
         }
+        SimKind::Okta => {
+            roster_sim::okta::start(
+                listener,
+                roster_sim::okta::OktaOptions {
+                    token: args.token.clone(),
+                    faults,
+                    page_size: args.page_size,
+                    seed: !args.empty,
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
+        SimKind::Entra => {
+            roster_sim::entra::start(
+                listener,
+                roster_sim::entra::EntraOptions {
+                    tenant_id: args.tenant_id.clone(),
+                    client_id: args.client_id.clone(),
+                    client_secret: args.client_secret.clone(),
+                    faults,
+                    page_size: args.page_size,
+                    seed: !args.empty,
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
+        SimKind::Google => {
+            roster_sim::google::start(
+                listener,
+                roster_sim::google::GoogleOptions {
+                    access_token: args.token.clone(),
+                    faults,
+                    page_size: args.page_size,
+                    seed: !args.empty,
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
     };
     println!("{}", serde_json::to_string(&running.info)?);
     eprintln!(
