@@ -47,7 +47,7 @@ impl Default for HttpPolicy {
             max_attempts: 6,
             base_delay_ms: 200,
             max_delay_ms: 30_000,
-            max_concurrency: 8,
+            max_concurrency: 16,
             requests_per_second: None,
         }
     }

@@ -37,4 +37,12 @@ pub trait Target: Send + Sync {
     /// Reads everything Roster manages: accounts with their entitlements, groups, group space permissions.
     async fn read_state(&self) -> Result<crate::state::ActualState, TargetError>;
     async fn apply(&self, action: &Action) -> Result<StepOutcome, TargetError>;
+    /// The first attempt of a step that was never sent before (not a retry, not a step resumed
+    /// after a crash), planned from a read moments ago. A target may write without looking
+    /// first where writing what is already there is harmless (adding a member twice), saving
+    /// the look-up a repeated step needs; it then reports [`StepOutcome::Applied`]. By
+    /// default the same as [`Target::apply`].
+    async fn apply_first(&self, action: &Action) -> Result<StepOutcome, TargetError> {
+        self.apply(action).await
+    }
 }

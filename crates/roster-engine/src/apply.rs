@@ -148,6 +148,12 @@ pub async fn apply_plan(
         .filter(|s| s.state != StepState::Done)
         .map(|s| s.step)
         .collect();
+    // Steps an earlier run sent (or may have sent): the target looks before it writes them.
+    let sent_before: std::collections::HashSet<u32> = steps
+        .iter()
+        .filter(|s| s.state != StepState::Done && s.state != StepState::Pending)
+        .map(|s| s.step)
+        .collect();
     report.previously_done = steps.len() - todo.len();
     if !todo.is_empty() {
         store
@@ -172,7 +178,8 @@ pub async fn apply_plan(
             let mut steps = Vec::with_capacity(wave.len());
             for &step in wave {
                 if let Some(change) = plan.changes.get(step as usize) {
-                    steps.push(apply_step(target, step, change, options));
+                    let first = !sent_before.contains(&step);
+                    steps.push(apply_step(target, step, change, options, first));
                 }
             }
             let mut outcomes: Vec<(u32, Result<StepOutcome, TargetError>)> = stream::iter(steps)
@@ -242,19 +249,26 @@ async fn apply_step(
     step: u32,
     change: &Change,
     options: &ApplyOptions,
+    first: bool,
 ) -> (u32, Result<StepOutcome, TargetError>) {
-    (step, apply_with_retry(target, change, options).await)
+    (step, apply_with_retry(target, change, options, first).await)
 }
 
 async fn apply_with_retry(
     target: &dyn Target,
     change: &Change,
     options: &ApplyOptions,
+    first: bool,
 ) -> Result<StepOutcome, TargetError> {
     let mut delay = options.retry_delay;
     let mut attempt = 1;
     loop {
-        match target.apply(&change.action).await {
+        let outcome = if first && attempt == 1 {
+            target.apply_first(&change.action).await
+        } else {
+            target.apply(&change.action).await
+        };
+        match outcome {
             Err(TargetError::Transient(_)) if attempt < options.max_attempts => {
                 tokio::time::sleep(delay).await;
                 delay = delay.saturating_mul(2);

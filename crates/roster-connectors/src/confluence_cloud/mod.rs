@@ -95,6 +95,9 @@ impl std::fmt::Debug for CloudSecrets {
 struct Cache {
     /// Atlassian accountId → SCIM id.
     scim_ids: HashMap<String, String>,
+    /// Employee id (SCIM externalId) → Atlassian accountId, learnt from the accounts this
+    /// target created, so the memberships that follow a create need no look-up.
+    account_ids: HashMap<String, String>,
     /// Group name → group.
     groups: HashMap<String, Group>,
     /// Space key → space.
@@ -211,17 +214,29 @@ impl ConfluenceCloudTarget {
     }
 
     fn remember(&self, user: &ScimUser) {
-        if let (Some(acc), Some(id)) = (user.atlassian_account_id(), user.id.as_deref()) {
-            self.cache()
-                .scim_ids
-                .insert(acc.to_string(), id.to_string());
+        let Some(acc) = user.atlassian_account_id() else {
+            return;
+        };
+        let mut cache = self.cache();
+        if let Some(id) = user.id.as_deref() {
+            cache.scim_ids.insert(acc.to_string(), id.to_string());
+        }
+        if let Some(employee) = user.external_id.as_deref() {
+            cache
+                .account_ids
+                .insert(employee.to_string(), acc.to_string());
         }
     }
 
     /// The Atlassian accountId of an account: its external id, or (fresh) from SCIM.
     async fn account_id(&self, account: &AccountRef, fresh: bool) -> Result<String, TargetError> {
-        if !fresh && let Some(id) = &account.external_id {
-            return Ok(id.clone());
+        if !fresh {
+            if let Some(id) = &account.external_id {
+                return Ok(id.clone());
+            }
+            if let Some(id) = self.cache().account_ids.get(&account.employee_id) {
+                return Ok(id.clone());
+            }
         }
         let user = self.scim_user(account, fresh).await?;
         user.atlassian_account_id()
@@ -283,17 +298,21 @@ impl ConfluenceCloudTarget {
             .any(|u| u.account_id == account_id))
     }
 
+    /// Adds or removes a member. `look` first checks whether that is already so; a first
+    /// attempt may skip it, since adding a member twice changes nothing and removing a
+    /// non-member answers 204 (ref §2.4).
     async fn membership(
         &self,
         account: &AccountRef,
         group: &str,
         add: bool,
+        look: bool,
     ) -> Result<StepOutcome, TargetError> {
         let mut fresh = false;
         loop {
             let g = self.group(group, fresh).await?;
             let account_id = self.account_id(account, fresh).await?;
-            if self.is_member(&g, &account_id).await? == add {
+            if (look || fresh) && self.is_member(&g, &account_id).await? == add {
                 return Ok(StepOutcome::AlreadyDone);
             }
             let result = if add {
@@ -658,10 +677,12 @@ impl Target for ConfluenceCloudTarget {
             } => {
                 let add = matches!(action, Action::Add { .. });
                 match entitlement {
-                    Entitlement::Group { group } => self.membership(account, group, add).await,
+                    Entitlement::Group { group } => {
+                        self.membership(account, group, add, true).await
+                    }
                     Entitlement::Licence { product } => {
                         let group = self.licence_group(product)?;
-                        self.membership(account, &group, add).await
+                        self.membership(account, &group, add, true).await
                     }
                     Entitlement::SpacePermission { space, operation } => {
                         self.user_space_permission(account, space, operation, add)
@@ -669,6 +690,28 @@ impl Target for ConfluenceCloudTarget {
                     }
                 }
             }
+        }
+    }
+
+    async fn apply_first(&self, action: &Action) -> Result<StepOutcome, TargetError> {
+        let (account, entitlement, add) = match action {
+            Action::Add {
+                account,
+                entitlement,
+            } => (account, entitlement, true),
+            Action::Remove {
+                account,
+                entitlement,
+            } => (account, entitlement, false),
+            _ => return self.apply(action).await,
+        };
+        match entitlement {
+            Entitlement::Group { group } => self.membership(account, group, add, false).await,
+            Entitlement::Licence { product } => {
+                let group = self.licence_group(product)?;
+                self.membership(account, &group, add, false).await
+            }
+            Entitlement::SpacePermission { .. } => self.apply(action).await,
         }
     }
 }
