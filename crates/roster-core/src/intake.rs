@@ -43,6 +43,10 @@ pub struct Intake {
     pub quarantined: Vec<Quarantined>,
     /// Employee ids that appeared only in quarantined rows: known to the source, so not "missing".
     pub quarantined_ids: BTreeSet<String>,
+    /// The row (position in the source) of each accepted person, by employee id, so later
+    /// checks can quarantine with the same reference.
+    #[serde(default)]
+    pub rows: BTreeMap<String, usize>,
 }
 
 /// How dates are written in the source. Explicit, never guessed.
@@ -134,7 +138,10 @@ pub fn validate(source: &str, records: &[RawRecord], options: &IntakeOptions) ->
             Ok(p)
         });
         match result {
-            Ok(p) => intake.people.push(p),
+            Ok(p) => {
+                intake.rows.insert(p.employee_id.clone(), r.row);
+                intake.people.push(p);
+            }
             Err(problem) => {
                 if !employee_id.is_empty() {
                     intake.quarantined_ids.insert(employee_id.clone());

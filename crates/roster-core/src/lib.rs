@@ -13,6 +13,7 @@ pub mod model;
 pub mod person;
 pub mod plan;
 pub mod policy;
+pub mod quality;
 pub mod reason;
 pub mod render;
 pub mod safety;

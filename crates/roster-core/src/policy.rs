@@ -85,6 +85,9 @@ pub struct Lifecycle {
 pub struct Safety {
     /// Hold any plan that deactivates or revokes from more than this share of managed accounts.
     pub max_revoke_share: f64,
+    /// Halt a sync, before anyone is marked absent, when a source lists more than this share
+    /// fewer people than it did last time (0.20: a feed that lost a fifth of its people).
+    pub max_feed_shrink: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -110,6 +113,8 @@ pub struct Policy {
     pub lifecycle: Lifecycle,
     pub safety: Safety,
     pub custom_attributes: BTreeSet<String>,
+    /// Departments a person may be in (`[people] departments`); empty means any.
+    pub departments: BTreeSet<String>,
     pub roles: BTreeMap<String, Role>,
     pub rules: Vec<Rule>,
     pub group_space_permissions: BTreeSet<GroupSpacePermission>,
@@ -178,6 +183,9 @@ struct CompanySection {
 struct PeopleSection {
     #[serde(default)]
     custom_attributes: Vec<Spanned<String>>,
+    /// The departments HR may send; a record naming another is quarantined. Empty: any.
+    #[serde(default)]
+    departments: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -195,6 +203,7 @@ struct LifecycleSection {
 #[serde(deny_unknown_fields)]
 struct SafetySection {
     max_revoke_share: Option<Spanned<f64>>,
+    max_feed_shrink: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -374,6 +383,30 @@ impl Policy {
                 .lifecycle
                 .missing_from_source
                 .unwrap_or(MissingFromSource::Leaver),
+        };
+
+        let mut departments = BTreeSet::new();
+        for d in &file.people.departments {
+            let name = d.get_ref().trim();
+            if name.is_empty() {
+                errors.push(loc.span(d, "a department name cannot be empty".to_string()));
+            } else if !departments.insert(name.to_string()) {
+                errors.push(loc.span(d, format!("duplicate department \"{name}\"")));
+            }
+        }
+        let max_feed_shrink = match &file.safety.max_feed_shrink {
+            None => 0.20,
+            Some(s) if *s.get_ref() > 0.0 && *s.get_ref() < 1.0 => *s.get_ref(),
+            Some(s) => {
+                errors.push(loc.span(
+                    s,
+                    format!(
+                        "max_feed_shrink must be above 0 and below 1 (0.20 means 20 % fewer people), not {}",
+                        s.get_ref()
+                    ),
+                ));
+                0.20
+            }
         };
 
         let max_revoke_share = match &file.safety.max_revoke_share {
@@ -586,8 +619,12 @@ impl Policy {
             time_zone,
             time_zone_name,
             lifecycle,
-            safety: Safety { max_revoke_share },
+            safety: Safety {
+                max_revoke_share,
+                max_feed_shrink,
+            },
             custom_attributes,
+            departments,
             roles,
             rules,
             group_space_permissions,
@@ -813,5 +850,47 @@ spaces = { ENG = ["read"] }
         assert_eq!(p.lifecycle.preprovision_days, 3);
         assert_eq!(p.safety.max_revoke_share, 0.10);
         assert_eq!(p.time_zone_name, "UTC");
+    }
+
+    #[test]
+    fn departments_and_feed_shrink_limit() {
+        let p = Policy::parse(
+            "[people]\ndepartments = [\"Engineering\", \" Sales \"]\n[safety]\nmax_feed_shrink = 0.5\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.departments.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["Engineering", "Sales"]
+        );
+        assert_eq!(p.safety.max_feed_shrink, 0.5);
+        assert_eq!(Policy::parse("").unwrap().safety.max_feed_shrink, 0.20);
+        assert!(Policy::parse("").unwrap().departments.is_empty());
+        let errs = Policy::parse(
+            "[people]\ndepartments = [\"Sales\", \"Sales\", \"\"]\n[safety]\nmax_feed_shrink = 1.0\n",
+        )
+        .unwrap_err()
+        .0;
+        let messages: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}:{}", e.line, e.message))
+            .collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("2:duplicate department")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("2:a department name cannot be empty")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("4:max_feed_shrink must be")),
+            "{messages:?}"
+        );
     }
 }

@@ -11,4 +11,4 @@ pub mod sync;
 pub use apply::{ApplyError, ApplyOptions, ApplyReport, Progress, apply_plan};
 pub use manual::{ManualTarget, Notifier};
 pub use memory::MemoryTarget;
-pub use sync::{SyncError, import, plan_system};
+pub use sync::{ImportOutcome, SyncError, import, import_source, plan_system};

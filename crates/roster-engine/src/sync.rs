@@ -2,7 +2,9 @@
 //! that reconciles them.
 
 use jiff::{SignedDuration, Timestamp};
+use roster_core::audit::NewAuditEvent;
 use roster_core::intake::Intake;
+use roster_core::quality::{self, FeedHalt};
 use roster_core::{Plan, Policy, Target, TargetError, desired_state, plan};
 use roster_store::{ImportSummary, PlanStatus, Store, StoreError};
 
@@ -18,7 +20,70 @@ pub enum SyncError {
     Target { system: String, error: TargetError },
 }
 
-/// Records a source's validated listing and its quarantine as of `now`.
+/// What became of a source's listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Imported {
+        summary: ImportSummary,
+        /// Records quarantined by intake or the quality gate.
+        quarantined: Vec<roster_core::intake::Quarantined>,
+    },
+    /// The feed-shrink guard stopped it: nothing was recorded.
+    Halted(FeedHalt),
+}
+
+/// Takes a source's validated listing through the data-quality gate and the feed-shrink
+/// guard, then records it (and its quarantine) as of `now`. A halt is written to the audit
+/// log, so the alert is on record even if nobody watched the sync. `accept_shrink` imports a
+/// shrunken listing anyway (an admin who knows the people really left).
+pub async fn import_source(
+    store: &dyn Store,
+    policy: &Policy,
+    source: &str,
+    intake: Intake,
+    now: Timestamp,
+    accept_shrink: bool,
+) -> Result<ImportOutcome, StoreError> {
+    let intake = quality::gate(source, intake, &policy.departments);
+    let previously = store.source_listed(source).await?;
+    if let Some(halt) = quality::feed_shrink(
+        source,
+        previously,
+        intake.people.len(),
+        policy.safety.max_feed_shrink,
+    ) {
+        let event = NewAuditEvent {
+            at: now,
+            actor: "roster sync".into(),
+            action: if accept_shrink {
+                "accept shrunken feed"
+            } else {
+                "halt sync"
+            }
+            .into(),
+            system: None,
+            subject: format!("source:{source}"),
+            detail: serde_json::json!({
+                "source": source,
+                "previously_listed": halt.previously_listed,
+                "listed": halt.listed,
+                "message": halt.message,
+            }),
+        };
+        store.append_audit(&[event]).await?;
+        if !accept_shrink {
+            return Ok(ImportOutcome::Halted(halt));
+        }
+    }
+    let summary = import(store, source, &intake, now).await?;
+    Ok(ImportOutcome::Imported {
+        summary,
+        quarantined: intake.quarantined,
+    })
+}
+
+/// Records a source's validated listing and its quarantine as of `now`, unchecked (tests and
+/// benchmarks; a sync goes through [`import_source`]).
 pub async fn import(
     store: &dyn Store,
     source: &str,

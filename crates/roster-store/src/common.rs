@@ -1018,6 +1018,15 @@ macro_rules! impl_store {
                 tx.commit().await.ctx("recording quarantined records")
             }
 
+            async fn source_listed(&self, source: &str) -> Result<Option<usize>> {
+                let row: Option<(i64,)> = sqlx::query_as(c::SOURCE_LISTED)
+                    .bind(source)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .ctx("reading the size of the source's last listing")?;
+                Ok(row.map(|(n,)| n.max(0) as usize))
+            }
+
             async fn quarantine(&self) -> Result<Vec<Quarantined>> {
                 let rows: Vec<(String, i64, Option<String>, Option<String>, String, String)> =
                     sqlx::query_as(c::QUARANTINE_ALL)

@@ -196,6 +196,10 @@ pub trait Store: ScimStore + Send + Sync {
     /// People as they were recorded at `at`.
     async fn people_at(&self, at: Timestamp) -> Result<Vec<Person>>;
 
+    /// How many people the source's latest import listed, if it was ever imported (what the
+    /// feed-shrink guard compares a new listing with before importing it).
+    async fn source_listed(&self, source: &str) -> Result<Option<usize>>;
+
     // Quarantine.
 
     /// Replaces a source's quarantine with the records rejected by its latest import.

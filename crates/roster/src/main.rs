@@ -20,6 +20,10 @@ mod output;
 /// Exit code when a plan is held by the safety check and needs `--confirm`.
 pub const EXIT_HELD: u8 = 3;
 
+/// Exit code when a source's listing shrank past `[safety] max_feed_shrink` and the sync
+/// halted before importing it.
+pub const EXIT_HALTED: u8 = 4;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "roster",
@@ -265,6 +269,10 @@ pub struct PlanArgs {
     /// Read the HR source from this file instead of the configured path.
     #[arg(long, value_name = "FILE")]
     pub hr: Option<PathBuf>,
+    /// Import this source even though it lists far fewer people than last time (the
+    /// feed-shrink guard halts otherwise; recorded in the audit log).
+    #[arg(long, value_name = "SOURCE")]
+    pub accept_shrink: Vec<String>,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,

@@ -213,31 +213,78 @@ fn plan_over_the_example_company_counts_its_joiners_movers_and_leavers() {
     }
 }
 
-#[test]
-fn a_broken_feed_is_held_and_changes_nothing() {
-    let s = Setup::new(0);
-    s.last_week();
-    let e = expected();
-    let before = std::fs::read(s.path("target.json")).unwrap();
-    // An export that lost 60 % of its rows.
+/// Today's export with only the first `percent` % of its rows.
+fn truncated_export(s: &Setup, percent: usize) -> PathBuf {
     let full = std::fs::read_to_string(acme().join("hr.csv")).unwrap();
     let mut lines = full.lines();
     let header = lines.next().unwrap();
     let rows: Vec<&str> = lines.collect();
-    let kept: Vec<&str> = rows.iter().take(rows.len() * 4 / 10).copied().collect();
-    let broken = s.path("broken.csv");
-    std::fs::write(&broken, format!("{header}\n{}\n", kept.join("\n"))).unwrap();
+    let kept: Vec<&str> = rows
+        .iter()
+        .take(rows.len() * percent / 100)
+        .copied()
+        .collect();
+    let path = s.path(&format!("hr-{percent}.csv"));
+    std::fs::write(&path, format!("{header}\n{}\n", kept.join("\n"))).unwrap();
+    path
+}
 
+#[test]
+fn a_feed_that_lost_most_people_halts_the_sync_and_changes_nothing() {
+    let s = Setup::new(0);
+    s.last_week();
+    let e = expected();
+    let before = std::fs::read(s.path("target.json")).unwrap();
+    let access = || ok(s.run(&["access", "at", "--time", &e.as_of.to_string(), "--json"])).stdout;
+    let people_before = access();
+    assert!(people_before.len() > 1000, "access at lists who has what");
+    // An export that lost 60 % of its rows.
+    let broken = truncated_export(&s, 40);
     let at = e.as_of.to_string();
-    let out = s.run(&["plan", "--at", &at, "--hr", broken.to_str().unwrap()]);
+    for command in ["plan", "apply"] {
+        let out = s.run(&[command, "--at", &at, "--hr", broken.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("sync halted: hr lists") && stderr.contains("max_feed_shrink"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(std::fs::read(s.path("target.json")).unwrap(), before);
+    let events = s.audit_events();
+    assert!(
+        !events.iter().any(|ev| ev["action"] == "deactivate account"),
+        "nothing may be revoked"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|ev| ev["action"] == "halt sync")
+            .count(),
+        2,
+        "each halt is on record"
+    );
+    // Nobody was marked absent: who has access is what it was.
+    assert_eq!(people_before, access());
+}
+
+#[test]
+fn a_feed_that_shrank_less_but_revokes_much_is_held_until_confirmed() {
+    let s = Setup::new(0);
+    s.last_week();
+    let e = expected();
+    let before = std::fs::read(s.path("target.json")).unwrap();
+    // 15 % fewer people: under the feed-shrink limit, over the 10 % revocation limit.
+    let shrunk = truncated_export(&s, 85);
+    let at = e.as_of.to_string();
+    let out = s.run(&["plan", "--at", &at, "--hr", shrunk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("HELD") && stderr.contains("--confirm"),
         "{stderr}"
     );
-
-    let out = s.run(&["apply", "--at", &at, "--hr", broken.to_str().unwrap()]);
+    let out = s.run(&["apply", "--at", &at, "--hr", shrunk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert_eq!(std::fs::read(s.path("target.json")).unwrap(), before);
     assert!(

@@ -157,7 +157,9 @@ pub async fn run(dir: &Path, target_kind: DemoTarget) -> Result<ExitCode> {
     let mut today = None;
     for (i, (title, at, hr)) in syncs.iter().enumerate() {
         println!("== {title} (HR export as of {at})");
-        import_sources(store, &loaded, &policy, Some(hr), *at).await?;
+        if let Some(halt) = import_sources(store, &loaded, &policy, Some(hr), &[], *at).await? {
+            anyhow::bail!("{}", halt.message);
+        }
         let (id, plan) = plan_system(store, &policy, target.as_ref(), *at).await?;
         if i == 0 {
             println!("Plan {id}: {}", headline(&plan));

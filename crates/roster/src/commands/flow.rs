@@ -7,16 +7,19 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
 use roster_connectors::SourceConfig;
+use roster_core::quality::FeedHalt;
 use roster_core::render::{headline, render_plan};
 use roster_core::{Plan, Policy, Target};
-use roster_engine::{ApplyError, ApplyOptions, ApplyReport, apply_plan, import, plan_system};
+use roster_engine::{
+    ApplyError, ApplyOptions, ApplyReport, ImportOutcome, apply_plan, import_source, plan_system,
+};
 use roster_store::{PlanStatus, Store};
 use serde_json::json;
 
 use super::{Global, load_policy, open_target, selected_systems};
 use crate::config::Loaded;
 use crate::output::ProgressLine;
-use crate::{ApplyArgs, EXIT_HELD, PlanArgs};
+use crate::{ApplyArgs, EXIT_HALTED, EXIT_HELD, PlanArgs};
 
 /// A plan just computed and stored.
 pub struct Planned {
@@ -25,14 +28,17 @@ pub struct Planned {
 }
 
 /// Imports every configured HR source as of `at`, telling the user what changed and which
-/// records were quarantined (on standard error, so `--json` output stays clean).
+/// records were quarantined (on standard error, so `--json` output stays clean). A source
+/// halted by the feed-shrink guard (and not in `accept_shrink`) stops the import there: the
+/// halt comes back for the caller to report, and nothing after it is planned.
 pub async fn import_sources(
     store: &dyn Store,
     loaded: &Loaded,
     policy: &Policy,
     hr_override: Option<&Path>,
+    accept_shrink: &[String],
     at: Timestamp,
-) -> Result<()> {
+) -> Result<Option<FeedHalt>> {
     let sources = &loaded.config.sources;
     if hr_override.is_some() && sources.len() != 1 {
         bail!(
@@ -52,22 +58,43 @@ pub async fn import_sources(
                     .with_context(|| format!("HR source {name}"))?
             }
         };
-        let summary = import(store, name, &intake, at).await?;
+        let (summary, quarantined) = match import_source(
+            store,
+            policy,
+            name,
+            intake,
+            at,
+            accept_shrink.contains(name),
+        )
+        .await?
+        {
+            ImportOutcome::Imported {
+                summary,
+                quarantined,
+            } => (summary, quarantined),
+            ImportOutcome::Halted(halt) => return Ok(Some(halt)),
+        };
         eprintln!(
             "{name}: {} people listed ({} new, {} changed, {} no longer listed)",
             summary.listed, summary.added, summary.changed, summary.newly_absent
         );
-        if !intake.quarantined.is_empty() {
+        if !quarantined.is_empty() {
             eprintln!(
                 "{name}: {} record(s) quarantined, not imported (their people keep their last good record):",
-                intake.quarantined.len()
+                quarantined.len()
             );
-            for q in &intake.quarantined {
+            for q in &quarantined {
                 eprintln!("  {q}");
             }
         }
     }
-    Ok(())
+    Ok(None)
+}
+
+/// Reports a halted sync; returns the exit code it deserves.
+pub fn report_halt(halt: &FeedHalt) -> ExitCode {
+    eprintln!("{}", halt.message);
+    ExitCode::from(EXIT_HALTED)
 }
 
 /// Plans each selected system at `at` and stores the plans.
@@ -92,7 +119,18 @@ pub async fn plan(global: &Global<'_>, args: &PlanArgs) -> Result<ExitCode> {
     let policy = load_policy(&loaded.config.policy)?;
     let store = global.open_store().await?;
     let at = args.at.unwrap_or_else(Timestamp::now);
-    import_sources(store.as_ref(), &loaded, &policy, args.hr.as_deref(), at).await?;
+    if let Some(halt) = import_sources(
+        store.as_ref(),
+        &loaded,
+        &policy,
+        args.hr.as_deref(),
+        &args.accept_shrink,
+        at,
+    )
+    .await?
+    {
+        return Ok(report_halt(&halt));
+    }
     let planned = plan_systems(&store, &loaded, &policy, args.system.as_deref(), at).await?;
     let mut held = false;
     for p in &planned {
@@ -244,14 +282,18 @@ pub async fn apply(global: &Global<'_>, args: &ApplyArgs) -> Result<ExitCode> {
                 continue;
             }
             if !imported {
-                import_sources(
+                if let Some(halt) = import_sources(
                     store,
                     &loaded,
                     &policy,
                     args.plan.hr.as_deref(),
+                    &args.plan.accept_shrink,
                     at.unwrap_or_else(Timestamp::now),
                 )
-                .await?;
+                .await?
+                {
+                    return Ok(report_halt(&halt));
+                }
                 imported = true;
             }
             let planned = plan_systems(
