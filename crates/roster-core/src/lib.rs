@@ -9,6 +9,7 @@ pub mod condition;
 pub mod desired;
 pub mod directory;
 pub mod intake;
+pub mod matching;
 pub mod model;
 pub mod person;
 pub mod plan;
@@ -18,6 +19,7 @@ pub mod reason;
 pub mod render;
 pub mod safety;
 pub mod state;
+pub mod status;
 pub mod target;
 
 pub use desired::{DesiredState, desired_state};
