@@ -25,6 +25,34 @@ pub struct Config {
     pub directories: BTreeMap<String, roster_connectors::directory::DirectoryConfig>,
     #[serde(default)]
     pub apply: ApplyConfig,
+    /// How accounts are matched to people across systems.
+    #[serde(default)]
+    pub matching: roster_core::matching::MatchOptions,
+    #[serde(default)]
+    pub status: StatusConfig,
+}
+
+/// `[status]`: what the status comparison counts as administrative access.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusConfig {
+    /// Group names whose members are administrators.
+    pub admin_groups: Vec<String>,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        StatusConfig {
+            admin_groups: [
+                "site-admins",
+                "confluence-admins",
+                "confluence-administrators",
+                "administrators",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
 }
 
 /// A system Roster provisions into, told apart by `kind`.

@@ -68,6 +68,9 @@ pub enum Command {
     /// HR records that were not accepted.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
+    /// HR beside every identity provider and target: active leavers, orphaned and missing
+    /// accounts, permission creep, unmanaged admins.
+    Status(StatusArgs),
     /// The example-company generator.
     #[command(subcommand)]
     Example(ExampleCommand),
@@ -335,6 +338,30 @@ pub enum AccessCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only findings of this category: active_leaver, orphaned_account, missing_account,
+    /// permission_creep, unmanaged_admin.
+    #[arg(long, value_parser = parse_category)]
+    pub category: Option<roster_core::status::Category>,
+    /// Compare as of this instant instead of now.
+    #[arg(long, value_parser = output::parse_time)]
+    pub at: Option<Timestamp>,
+    /// Print the whole report as JSON (people with every account, findings, conflicts).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_category(s: &str) -> Result<roster_core::status::Category, String> {
+    roster_core::status::Category::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = roster_core::status::Category::ALL
+            .iter()
+            .map(|c| c.name())
+            .collect();
+        format!("unknown category \"{s}\"; one of {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,7 @@ mod inspect;
 mod scim;
 mod serve;
 mod sim;
+mod status;
 mod tasks;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -59,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             inspect::quarantine_list(&global, json).await
         }
         Command::Sim { kind, args } => sim::run(kind, &args).await,
+        Command::Status(args) => status::run(&global, &args).await,
         Command::Task(crate::TaskCommand::List { system, all, json }) => {
             tasks::list(&global, system.as_deref(), all, json).await
         }
