@@ -25,7 +25,7 @@ pub struct LogQuery {
     limit: Option<u32>,
 }
 
-fn is_admin(app: &App, headers: &HeaderMap) -> bool {
+pub(crate) fn is_admin(app: &App, headers: &HeaderMap) -> bool {
     match (&app.admin_hash, bearer_token(headers)) {
         (Some(hash), Some(token)) => token_matches(token, hash),
         _ => false,

@@ -31,6 +31,7 @@ pub mod bulk;
 pub mod discovery;
 pub mod error;
 pub mod gate;
+pub mod hooks;
 pub mod people;
 pub mod presence;
 pub mod query;
@@ -40,6 +41,7 @@ pub mod resources;
 mod routes;
 
 pub use auth::{RateLimit, hash_token};
+pub use hooks::{Extensions, StatusApi, StatusApiError, WebhookReply, WebhookSink};
 pub use people::{PeopleHook, person_from_user};
 
 /// The media type of every SCIM answer (RFC 7644 §8.1).
@@ -72,6 +74,8 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Shortest pause between two re-imports of a connection's people.
     pub people_sync_interval: std::time::Duration,
+    /// HR webhooks and the status report, when the binary provides them.
+    pub extensions: hooks::Extensions,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +90,7 @@ impl Default for ServerConfig {
             custom_attributes: Vec::new(),
             admin_token: None,
             people_sync_interval: std::time::Duration::from_secs(2),
+            extensions: hooks::Extensions::default(),
         }
     }
 }
@@ -203,6 +208,8 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .nest(SCIM_PREFIX, routes::scim(app.clone()))
         .route("/api/scim/log", get(admin::scim_log))
+        .route("/api/status", get(hooks::status))
+        .route("/webhooks/{source}", axum::routing::post(hooks::webhook))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(limit))

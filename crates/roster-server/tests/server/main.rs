@@ -8,5 +8,6 @@ mod auth;
 mod bulk;
 mod crud;
 mod discovery;
+mod hooks;
 mod replay;
 mod reqlog;

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use roster_core::Policy;
 use roster_engine::ApplyError;
-use roster_server::{PeopleHook, RateLimit, Server, ServerConfig};
+use roster_server::{
+    Extensions, PeopleHook, RateLimit, Server, ServerConfig, StatusApi, StatusApiError,
+};
 use roster_store::{ImportSummary, Store};
 
 use super::flow::{apply_stored, plan_systems, report_apply};
@@ -55,6 +57,21 @@ pub async fn run(global: &Global<'_>, args: &ServeArgs) -> Result<ExitCode> {
             .filter(|t| !t.trim().is_empty()),
         people_sync_interval: Duration::from_secs_f64(args.people_sync_interval),
         ..ServerConfig::default()
+    };
+    let status: Option<Arc<dyn StatusApi>> = match (&loaded, &policy) {
+        (Some(loaded), Some(policy)) => Some(Arc::new(StatusReport {
+            store: store.clone(),
+            loaded: loaded.clone(),
+            policy: policy.clone(),
+        })),
+        _ => None,
+    };
+    let config = ServerConfig {
+        extensions: Extensions {
+            webhooks: None,
+            status,
+        },
+        ..config
     };
     let hook: Option<Arc<dyn PeopleHook>> = match (loaded, policy) {
         (Some(loaded), Some(policy)) if !loaded.config.systems.is_empty() => {
@@ -161,5 +178,37 @@ impl PlanAndApply {
             }
         }
         Ok(())
+    }
+}
+
+/// `GET /api/status`: the same report as `roster status --json`, read live.
+struct StatusReport {
+    store: Arc<dyn Store>,
+    loaded: Loaded,
+    policy: Policy,
+}
+
+#[async_trait]
+impl StatusApi for StatusReport {
+    async fn status(&self, category: Option<&str>) -> Result<serde_json::Value, StatusApiError> {
+        let category =
+            match category.filter(|c| !c.trim().is_empty()) {
+                None => None,
+                Some(c) => Some(roster_core::status::Category::parse(c).ok_or_else(|| {
+                    StatusApiError::BadRequest(format!("unknown category \"{c}\""))
+                })?),
+            };
+        let gathered =
+            super::status::gather(&self.store, &self.loaded, &self.policy, Timestamp::now())
+                .await
+                .map_err(|e| StatusApiError::Failed(format!("{e:#}")))?;
+        let report = match category {
+            Some(c) => super::status::only(gathered.report, c),
+            None => gathered.report,
+        };
+        let mut value =
+            serde_json::to_value(&report).map_err(|e| StatusApiError::Failed(e.to_string()))?;
+        value["warnings"] = serde_json::json!(gathered.warnings);
+        Ok(value)
     }
 }
