@@ -446,8 +446,12 @@ impl HttpClient {
                     if status == StatusCode::TOO_MANY_REQUESTS
                         || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some())
                     {
-                        // Not carried out: safe to resend whatever the method.
-                        let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
+                        // Not carried out: safe to resend whatever the method. Without a
+                        // Retry-After, the window's reset time says how long (HiBob, ref
+                        // hris-idp §3.5); without either, back off.
+                        let wait = retry_after
+                            .or_else(|| rate_limit_reset(response.headers()))
+                            .unwrap_or_else(|| self.backoff(attempt));
                         self.on_rate_limited(wait);
                         if last {
                             return Err(unavailable(format!("HTTP {}", status.as_u16())));
@@ -553,23 +557,54 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
-/// `Retry-After` in seconds (the form Atlassian sends); HTTP dates are not used by them.
+/// `Retry-After`: seconds (what Atlassian sends) or an HTTP date (BambooHR may send either,
+/// ref hris-idp §1.6).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
+    let text = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(text)
+        .ok()?;
+    Some(until(at))
 }
 
-/// The most useful text of an error answer: a JSON `message`/`detail`/`errors[0].title` (and
-/// the other vendors' places for it), or the body's start.
+/// `X-RateLimit-Reset` as a wait: Unix seconds (HiBob, ref hris-idp §3.5), seconds to wait
+/// (small numbers), or an RFC 3339 instant.
+fn rate_limit_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = headers.get("x-ratelimit-reset")?.to_str().ok()?.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        // Nobody waits 30 years: a number this large is an instant, not a delay.
+        if n >= 1_000_000_000 {
+            return Some(until(jiff::Timestamp::from_second(n).ok()?));
+        }
+        return u64::try_from(n).ok().map(Duration::from_secs);
+    }
+    text.parse::<jiff::Timestamp>().ok().map(until)
+}
+
+fn until(at: jiff::Timestamp) -> Duration {
+    Duration::try_from(at.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO)
+}
+
+/// The most useful text of an error answer: a vendor's error-message header (BambooHR's
+/// classic endpoints answer errors with an empty or plain-text body and the detail in
+/// `X-BambooHR-Error-Message`, ref hris-idp §1.6), a JSON `message`/`detail`/`errors[0].title`
+/// (and the other vendors' places for it), or the body's start.
 async fn error_message(response: Response) -> String {
-    message_of(&response.bytes().await.unwrap_or_default())
+    let header_message = response
+        .headers()
+        .get("x-bamboohr-error-message")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let body = response.bytes().await.unwrap_or_default();
+    header_message.unwrap_or_else(|| message_of(&body))
 }
 
 fn message_of(body: &[u8]) -> String {
@@ -615,5 +650,54 @@ fn message_of(body: &[u8]) -> String {
         "(empty body)".into()
     } else {
         text.chars().take(300).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_an_http_date() {
+        assert_eq!(
+            retry_after(&headers("retry-after", "2")),
+            Some(Duration::from_secs(2))
+        );
+        let in_a_minute = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60);
+        let date =
+            jiff::fmt::rfc2822::to_string(&in_a_minute.to_zoned_datetime(jiff::tz::TimeZone::UTC))
+                .unwrap();
+        let wait = retry_after(&headers("retry-after", &date)).unwrap();
+        assert!(
+            wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry_after(&headers("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")),
+            Some(Duration::ZERO),
+            "a date past is no wait"
+        );
+        assert_eq!(retry_after(&headers("retry-after", "soon")), None);
+    }
+
+    #[test]
+    fn rate_limit_reset_as_epoch_seconds_or_delay() {
+        let reset = (jiff::Timestamp::now().as_second() + 30).to_string();
+        let wait = rate_limit_reset(&headers("x-ratelimit-reset", &reset)).unwrap();
+        assert!(
+            wait > Duration::from_secs(28) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert_eq!(
+            rate_limit_reset(&headers("x-ratelimit-reset", "5")),
+            Some(Duration::from_secs(5))
+        );
     }
 }

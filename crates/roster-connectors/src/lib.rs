@@ -1,9 +1,11 @@
-//! Connectors to the systems around Roster: HR sources (CSV today), targets (Confluence
-//! Cloud and Data Center, generic SCIM, manual) and the HTTP client behaviour they share.
+//! Connectors to the systems around Roster: HR sources (CSV, BambooHR, Personio, HiBob, all
+//! behind [`hr::HrSource`]), identity-provider status readers, targets (Confluence Cloud and
+//! Data Center, generic SCIM, manual) and the HTTP client behaviour they share.
 
 pub mod check;
 pub mod csv_source;
 pub mod directory;
+pub mod hr;
 pub mod http;
 
 use serde::Deserialize;
@@ -19,10 +21,25 @@ pub use csv_source::{CsvError, CsvRecords, CsvSourceConfig, MalformedRow, load, 
 /// kind = "csv"
 /// path = "examples/acme/hr.csv"
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+///
+/// The vendors' keys are in `docs/hr-sources.md`; [`hr::build_source`] opens any of them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Read once from the configuration file: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum SourceConfig {
     Csv(CsvSourceConfig),
+    Bamboohr(hr::BambooHrConfig),
+}
+
+impl SourceConfig {
+    /// Seconds between polls of the source's API; `None` for a file, read on every sync.
+    pub fn poll_interval_secs(&self) -> Option<u64> {
+        match self {
+            SourceConfig::Csv(_) => None,
+            SourceConfig::Bamboohr(c) => Some(c.poll_interval_secs),
+        }
+    }
 }
 pub mod confluence_cloud;
 pub mod confluence_dc;

@@ -38,7 +38,9 @@ cost_center = "Kostenstelle"
 "#,
     )
     .unwrap();
-    let SourceConfig::Csv(config) = config;
+    let SourceConfig::Csv(config) = config else {
+        panic!("a csv source")
+    };
     assert_eq!(config.path, PathBuf::from("personal.csv"));
     let text = "Personalnummer;E-Mail;first_name;last_name;Abteilung;Eintritt;Kostenstelle;Unbenutzt\n\
                 P1;anna@acme.example;Anna;Schmidt;Engineering;01.10.2024;CC-3100;x\n\
@@ -66,7 +68,9 @@ cost_center = "Kostenstelle"
 
 #[test]
 fn configuration_defaults_and_unknown_keys() {
-    let SourceConfig::Csv(c) = toml::from_str("kind = \"csv\"\npath = \"hr.csv\"").unwrap();
+    let SourceConfig::Csv(c) = toml::from_str("kind = \"csv\"\npath = \"hr.csv\"").unwrap() else {
+        panic!("a csv source")
+    };
     assert_eq!(c, CsvSourceConfig::new("hr.csv"));
     assert_eq!(c.date_format, "%Y-%m-%d");
     assert_eq!(c.delimiter, ',');

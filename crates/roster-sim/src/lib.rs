@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod bamboohr;
 pub mod cloud;
 pub mod dc;
 pub mod directory;

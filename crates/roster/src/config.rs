@@ -117,8 +117,8 @@ impl Config {
         let dir = path.parent().unwrap_or(Path::new(""));
         config.policy = resolve(dir, &config.policy);
         for source in config.sources.values_mut() {
-            match source {
-                SourceConfig::Csv(csv) => csv.path = resolve(dir, &csv.path),
+            if let SourceConfig::Csv(csv) = source {
+                csv.path = resolve(dir, &csv.path);
             }
         }
         for system in config.systems.values_mut() {

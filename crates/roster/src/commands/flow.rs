@@ -7,6 +7,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
 use roster_connectors::SourceConfig;
+use roster_connectors::directory::process_env;
+use roster_connectors::hr::build_source;
+use roster_core::intake::Intake;
 use roster_core::quality::FeedHalt;
 use roster_core::render::{headline, render_plan};
 use roster_core::{Plan, Policy, Target};
@@ -48,17 +51,8 @@ pub async fn import_sources(
         );
     }
     for (name, source) in sources {
-        let intake = match source {
-            SourceConfig::Csv(csv) => {
-                let mut csv = csv.clone();
-                if let Some(path) = hr_override {
-                    csv.path = path.to_path_buf();
-                }
-                roster_connectors::load(&csv, &policy.custom_attributes)
-                    .with_context(|| format!("HR source {name}"))?
-            }
-        };
-        let (summary, quarantined) = match import_source(
+        let intake = read_source(name, source, policy, hr_override).await?;
+        let outcome = import_source(
             store,
             policy,
             name,
@@ -66,29 +60,65 @@ pub async fn import_sources(
             at,
             accept_shrink.contains(name),
         )
-        .await?
-        {
-            ImportOutcome::Imported {
-                summary,
-                quarantined,
-            } => (summary, quarantined),
-            ImportOutcome::Halted(halt) => return Ok(Some(halt)),
-        };
-        eprintln!(
-            "{name}: {} people listed ({} new, {} changed, {} no longer listed)",
-            summary.listed, summary.added, summary.changed, summary.newly_absent
-        );
-        if !quarantined.is_empty() {
-            eprintln!(
-                "{name}: {} record(s) quarantined, not imported (their people keep their last good record):",
-                quarantined.len()
-            );
-            for q in &quarantined {
-                eprintln!("  {q}");
-            }
+        .await?;
+        if let Some(halt) = report_import(name, outcome) {
+            return Ok(Some(halt));
         }
     }
     Ok(None)
+}
+
+/// Reads one source's whole listing and validates it (`hr_override` replaces a CSV source's
+/// file). A source that cannot be read fails here: nothing of it is imported.
+pub async fn read_source(
+    name: &str,
+    source: &SourceConfig,
+    policy: &Policy,
+    hr_override: Option<&Path>,
+) -> Result<Intake> {
+    Ok(match source {
+        SourceConfig::Csv(csv) => {
+            let mut csv = csv.clone();
+            if let Some(path) = hr_override {
+                csv.path = path.to_path_buf();
+            }
+            roster_connectors::load(&csv, &policy.custom_attributes)
+                .with_context(|| format!("HR source {name}"))?
+        }
+        other => {
+            let source = build_source(name, other, &process_env)?;
+            source
+                .list()
+                .await?
+                .validate(name, &policy.custom_attributes)
+        }
+    })
+}
+
+/// Tells the user what an import changed and which records were quarantined (on standard
+/// error, so `--json` output stays clean); returns the halt, if the guard stopped it.
+pub fn report_import(name: &str, outcome: ImportOutcome) -> Option<FeedHalt> {
+    let (summary, quarantined) = match outcome {
+        ImportOutcome::Imported {
+            summary,
+            quarantined,
+        } => (summary, quarantined),
+        ImportOutcome::Halted(halt) => return Some(halt),
+    };
+    eprintln!(
+        "{name}: {} people listed ({} new, {} changed, {} no longer listed)",
+        summary.listed, summary.added, summary.changed, summary.newly_absent
+    );
+    if !quarantined.is_empty() {
+        eprintln!(
+            "{name}: {} record(s) quarantined, not imported (their people keep their last good record):",
+            quarantined.len()
+        );
+        for q in &quarantined {
+            eprintln!("  {q}");
+        }
+    }
+    None
 }
 
 /// Reports a halted sync; returns the exit code it deserves.
