@@ -180,6 +180,9 @@ pub enum SimKind {
     /// Google Workspace Admin SDK Directory API and its service-account token endpoint,
     /// seeded from the acme example.
     Google,
+    /// BambooHR: custom report, employee dataset, changed-since and signed webhooks, seeded
+    /// with the acme example's people.
+    Bamboohr,
 }
 
 #[derive(Debug, Args)]
@@ -225,8 +228,17 @@ pub struct SimArgs {
     /// Entra: client secret [default: generated].
     #[arg(long)]
     pub client_secret: Option<String>,
+    /// BambooHR: the API key [default: generated].
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// BambooHR: register a webhook to this URL at start (its private key is printed).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// BambooHR: start from the acme example's export of last week instead of today's.
+    #[arg(long)]
+    pub previous_week: bool,
     /// Okta, Entra, Google: the largest page served, whatever the client asks (to cross many
-    /// pages) [default: the vendor's largest].
+    /// pages) [default: the vendor's largest]. BambooHR: the dataset's default page size.
     #[arg(long)]
     pub page_size: Option<usize>,
     /// Requests per second the whole site may send (0 = no limit); over it, 429 with the

@@ -53,6 +53,20 @@ pub async fn run(kind: SimKind, args: &SimArgs) -> Result<ExitCode> {
             )
             .await?
         }
+        SimKind::Bamboohr => {
+            roster_sim::bamboohr::start(
+                listener,
+                roster_sim::bamboohr::BambooHrOptions {
+                    api_key: args.api_key.clone(),
+                    webhook_url: args.webhook_url.clone(),
+                    previous_week: args.previous_week,
+                    page_size: args.page_size.unwrap_or(100),
+                    faults,
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
         SimKind::Okta => {
             roster_sim::okta::start(
                 listener,
