@@ -71,6 +71,9 @@ pub enum Command {
     /// HR beside every identity provider and target: active leavers, orphaned and missing
     /// accounts, permission creep, unmanaged admins.
     Status(StatusArgs),
+    /// Import every HR source, then plan and apply every system; with --once one cycle,
+    /// otherwise poll each source at its interval until stopped.
+    Sync(SyncArgs),
     /// The example-company generator.
     #[command(subcommand)]
     Example(ExampleCommand),
@@ -350,6 +353,17 @@ pub enum AccessCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// One cycle, then exit (exit 4 if a source was halted by the feed-shrink guard, 3 if a
+    /// plan was held, 1 on errors).
+    #[arg(long)]
+    pub once: bool,
+    /// Import this source even though it lists far fewer people than last time (audited).
+    #[arg(long, value_name = "SOURCE")]
+    pub accept_shrink: Vec<String>,
 }
 
 #[derive(Debug, Args)]

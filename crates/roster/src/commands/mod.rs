@@ -21,6 +21,7 @@ mod scim;
 mod serve;
 mod sim;
 mod status;
+mod sync;
 mod tasks;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -61,6 +62,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sim { kind, args } => sim::run(kind, &args).await,
         Command::Status(args) => status::run(&global, &args).await,
+        Command::Sync(args) if args.once => sync::once(&global, &args).await,
+        Command::Sync(_) => sync::forever(&global).await,
         Command::Task(crate::TaskCommand::List { system, all, json }) => {
             tasks::list(&global, system.as_deref(), all, json).await
         }

@@ -6,17 +6,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use roster_core::Policy;
-use roster_engine::ApplyError;
 use roster_server::{
     Extensions, PeopleHook, RateLimit, Server, ServerConfig, StatusApi, StatusApiError,
 };
 use roster_store::{ImportSummary, Store};
 
-use super::flow::{apply_stored, plan_systems, report_apply};
+use super::sync::{Syncer, Webhooks};
 use super::{Global, load_policy};
 use crate::ServeArgs;
 use crate::config::{self, Loaded};
@@ -66,26 +65,45 @@ pub async fn run(global: &Global<'_>, args: &ServeArgs) -> Result<ExitCode> {
         })),
         _ => None,
     };
+    // With a configuration: the sync loop (polls and webhooks) and plan → apply after SCIM
+    // pushes, through one Syncer so that no two cycles overlap.
+    let syncer = match (loaded, policy) {
+        (Some(loaded), Some(policy)) => Some(Arc::new(Syncer::new(store.clone(), loaded, policy)?)),
+        _ => None,
+    };
+    let (wake, woken) = tokio::sync::mpsc::unbounded_channel();
     let config = ServerConfig {
         extensions: Extensions {
-            webhooks: None,
+            webhooks: syncer.as_ref().map(|s| {
+                Arc::new(Webhooks {
+                    syncer: s.clone(),
+                    wake,
+                }) as Arc<dyn roster_server::WebhookSink>
+            }),
             status,
         },
         ..config
     };
-    let hook: Option<Arc<dyn PeopleHook>> = match (loaded, policy) {
-        (Some(loaded), Some(policy)) if !loaded.config.systems.is_empty() => {
-            Some(Arc::new(PlanAndApply {
-                store: store.clone(),
-                loaded,
-                policy,
-            }))
-        }
-        _ => None,
-    };
+    let hook: Option<Arc<dyn PeopleHook>> = syncer
+        .as_ref()
+        .filter(|s| s.has_systems())
+        .map(|s| Arc::new(PlanAndApply { syncer: s.clone() }) as Arc<dyn PeopleHook>);
+    let sources = syncer.as_ref().map_or(0, |s| s.source_count());
+    if let Some(s) = &syncer {
+        tokio::spawn(s.clone().run(woken));
+    }
     let planning = hook.is_some();
     let server = Server::bind(&args.listen, store, config, hook).await?;
     println!("roster serve: SCIM 2.0 at {}", server.scim_url());
+    if sources > 0 {
+        let root = server
+            .scim_url()
+            .trim_end_matches(roster_server::SCIM_PREFIX)
+            .to_string();
+        eprintln!(
+            "syncing {sources} HR source(s): polled at their intervals; webhooks at {root}/webhooks/SOURCE"
+        );
+    }
     eprintln!(
         "database {}; {}",
         roster_store::redact_url(&global.database_url()?),
@@ -125,9 +143,7 @@ async fn shutdown() {
 /// Plans every configured system after an identity provider changed people, and applies the
 /// plans the safety check does not hold, the way `roster apply` does.
 struct PlanAndApply {
-    store: Arc<dyn Store>,
-    loaded: Loaded,
-    policy: Policy,
+    syncer: Arc<Syncer>,
 }
 
 #[async_trait]
@@ -137,47 +153,9 @@ impl PeopleHook for PlanAndApply {
             "{source}: {} people listed ({} new, {} changed, {} no longer listed); planning",
             summary.listed, summary.added, summary.changed, summary.newly_absent
         );
-        if let Err(e) = self.plan_and_apply().await {
-            eprintln!("{source}: planning and applying failed: {e:#}");
+        for e in self.syncer.plan_and_apply().await.errors {
+            eprintln!("{source}: {e}");
         }
-    }
-}
-
-impl PlanAndApply {
-    async fn plan_and_apply(&self) -> Result<()> {
-        let planned = plan_systems(
-            &self.store,
-            &self.loaded,
-            &self.policy,
-            None,
-            Timestamp::now(),
-        )
-        .await?;
-        for p in planned {
-            if let Some(hold) = &p.plan.hold {
-                eprintln!(
-                    "HELD: plan {} for {}: {}\n  Review it; to go ahead: roster apply {} --confirm",
-                    p.id, p.plan.system, hold.message, p.id
-                );
-                continue;
-            }
-            if p.plan.is_empty() {
-                continue;
-            }
-            match apply_stored(&self.store, &self.loaded, &p.id, false, None).await {
-                Ok(report) => {
-                    report_apply(&p.plan.system, &report);
-                }
-                Err(ApplyError::Held(message)) => {
-                    eprintln!("HELD: plan {} for {}: {message}", p.id, p.plan.system)
-                }
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("applying plan {} to {}", p.id, p.plan.system));
-                }
-            }
-        }
-        Ok(())
     }
 }
 
