@@ -268,7 +268,7 @@ impl Syncer {
     /// Whether a poll of `name` can be skipped: the vendor's changed-since names nobody
     /// changed since the last read, and a full read is not due.
     async fn quiet_since(&self, name: &str, last_read: Timestamp, polls: u32) -> bool {
-        if last_read == Timestamp::UNIX_EPOCH || polls % FULL_READ_EVERY == 0 {
+        if last_read == Timestamp::UNIX_EPOCH || polls.is_multiple_of(FULL_READ_EVERY) {
             return false;
         }
         let Some(source) = self.sources.get(name) else {
