@@ -212,6 +212,32 @@ mod tests {
         );
     }
 
+    /// The commented-out HR sources in the example parse too, once uncommented.
+    #[test]
+    fn the_example_sources_parse_when_uncommented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../roster.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find("# [sources.bamboo]").unwrap();
+        let end = text.find("# Systems Roster provisions into").unwrap();
+        let uncommented: String = text[start..end]
+            .lines()
+            .filter(|l| l.starts_with("# "))
+            .map(|l| &l[2..])
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = Config::parse(&format!("policy = \"p.toml\"\n{uncommented}\n")).unwrap();
+        let Some(SourceConfig::Bamboohr(b)) = config.sources.get("bamboo") else {
+            panic!("{:?}", config.sources);
+        };
+        assert_eq!(b.poll_interval_secs, 300);
+        assert_eq!(b.mapping.time_zone, "Europe/Paris");
+        let env = |k: &str| {
+            (k == "ROSTER_BAMBOOHR_API_KEY" || k == "ROSTER_BAMBOOHR_WEBHOOK_KEY")
+                .then(|| "x".to_string())
+        };
+        roster_connectors::hr::build_source("bamboo", &config.sources["bamboo"], &env).unwrap();
+    }
+
     /// The commented-out systems in the example parse too, once uncommented.
     #[test]
     fn the_example_systems_parse_when_uncommented() {
