@@ -30,6 +30,8 @@ pub use csv_source::{CsvError, CsvRecords, CsvSourceConfig, MalformedRow, load, 
 pub enum SourceConfig {
     Csv(CsvSourceConfig),
     Bamboohr(hr::BambooHrConfig),
+    Personio(hr::PersonioConfig),
+    Hibob(hr::HibobConfig),
 }
 
 impl SourceConfig {
@@ -38,6 +40,8 @@ impl SourceConfig {
         match self {
             SourceConfig::Csv(_) => None,
             SourceConfig::Bamboohr(c) => Some(c.poll_interval_secs),
+            SourceConfig::Personio(c) => Some(c.poll_interval_secs),
+            SourceConfig::Hibob(c) => Some(c.poll_interval_secs),
         }
     }
 }

@@ -3,12 +3,12 @@
 //! quarantine of what cannot be mapped; 429 waits; credential errors; changed-since; signed
 //! webhooks fired by the simulator and checked by the source.
 
+mod hr_support;
+
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::http::HeaderMap;
+use hr_support::{change, counters, first_delivery, http, receiver};
 use jiff::Timestamp;
 use roster_connectors::hr::signature::hmac_sha256_hex;
 use roster_connectors::hr::{
@@ -18,12 +18,7 @@ use roster_connectors::hr::{
 use roster_connectors::http::HttpPolicy;
 use roster_sim::Running;
 use roster_sim::bamboohr::{BambooHrOptions, start};
-use serde_json::{Value, json};
-
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
+use serde_json::json;
 
 async fn sim(options: BambooHrOptions) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,28 +59,6 @@ fn source(sim: &Running, mut config: BambooHrConfig, key: Option<&str>) -> Bambo
         env.insert("BAMBOO_HOOK".to_string(), secret.to_string());
     }
     BambooHrSource::new("bamboo", config, &|k: &str| env.get(k).cloned()).unwrap()
-}
-
-async fn counters(sim: &Running) -> Value {
-    http()
-        .get(format!("{}/_sim/faults", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn change(sim: &Running, id: &str, fields: Value) -> Value {
-    let r = http()
-        .patch(format!("{}/_sim/employees/{id}", sim.url()))
-        .json(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    r.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -282,26 +255,6 @@ async fn changes_are_seen_by_changed_since_and_a_broken_feed_lists_few() {
     );
 }
 
-/// A loopback receiver that keeps each delivery's headers and body.
-async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Bytes)>>>) {
-    let got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::default();
-    let keep = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let keep = keep.clone();
-            async move {
-                keep.lock().unwrap().push((headers, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, got)
-}
-
 #[tokio::test]
 async fn signed_webhooks_are_accepted_and_forgeries_refused() {
     let (url, got) = receiver().await;
@@ -320,12 +273,7 @@ async fn signed_webhooks_are_accepted_and_forgeries_refused() {
         .as_str()
         .unwrap()
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while got.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "no webhook delivered");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (headers, body) = got.lock().unwrap()[0].clone();
+    let (headers, body) = first_delivery(&got).await;
     let notice = s.verify_webhook(&headers, &body, Timestamp::now()).unwrap();
     assert_eq!(notice.event, "employee.updated");
     assert_eq!(notice.employee_ids, [id]);

@@ -21,7 +21,10 @@ pub mod directory;
 pub mod entra;
 pub mod faults;
 pub mod google;
+pub mod hibob;
+pub mod hr_people;
 pub mod okta;
+pub mod personio;
 
 pub use faults::{FaultConfig, Faults};
 

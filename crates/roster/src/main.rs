@@ -186,6 +186,10 @@ pub enum SimKind {
     /// BambooHR: custom report, employee dataset, changed-since and signed webhooks, seeded
     /// with the acme example's people.
     Bamboohr,
+    /// Personio v1: token, paged employees with wrapped attributes, updated_since, webhooks.
+    Personio,
+    /// HiBob: people search for a service user, signed webhooks.
+    Hibob,
 }
 
 #[derive(Debug, Args)]
@@ -234,10 +238,13 @@ pub struct SimArgs {
     /// BambooHR: the API key [default: generated].
     #[arg(long)]
     pub api_key: Option<String>,
-    /// BambooHR: register a webhook to this URL at start (its private key is printed).
+    /// HiBob: the service user id [default: generated] (its token is --token).
+    #[arg(long)]
+    pub service_user_id: Option<String>,
+    /// BambooHR, Personio, HiBob: register a webhook to this URL at start (its secret is printed).
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
-    /// BambooHR: start from the acme example's export of last week instead of today's.
+    /// BambooHR, Personio, HiBob: start from the acme example's export of last week.
     #[arg(long)]
     pub previous_week: bool,
     /// Okta, Entra, Google: the largest page served, whatever the client asks (to cross many

@@ -92,6 +92,33 @@ fn simulators_print_their_urls_and_credentials_first() {
         assert!(dc.info[key].is_string(), "{key} missing: {}", dc.info);
     }
     assert_eq!(dc.s("pat"), "fixed-pat");
+
+    // The HR simulators name the base URL the real client would use, and the credentials.
+    let bamboo = Sim::start(
+        "bamboohr",
+        &["--api-key", "k1", "--webhook-url", "http://127.0.0.1:9/h"],
+    );
+    assert!(
+        bamboo.s("base_url").ends_with("/api/gateway.php/acme"),
+        "{}",
+        bamboo.info
+    );
+    assert_eq!(bamboo.s("api_key"), "k1");
+    assert_eq!(bamboo.s("webhook_private_key").len(), 32);
+    let personio = Sim::start("personio", &["--client-id", "cid"]);
+    for key in ["base_url", "client_id", "client_secret"] {
+        assert!(
+            personio.info[key].is_string(),
+            "{key} missing: {}",
+            personio.info
+        );
+    }
+    assert_eq!(personio.s("client_id"), "cid");
+    let bob = Sim::start("hibob", &["--service-user-id", "SU-1", "--token", "t1"]);
+    assert_eq!(
+        (bob.s("service_user_id"), bob.s("token")),
+        ("SU-1".into(), "t1".into())
+    );
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {

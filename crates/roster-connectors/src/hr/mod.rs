@@ -13,7 +13,9 @@
 
 pub mod bamboohr;
 pub mod csv;
+pub mod hibob;
 pub mod mapping;
+pub mod personio;
 pub mod signature;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,7 +31,9 @@ use crate::http::HttpError;
 
 pub use bamboohr::{BambooHrConfig, BambooHrListing, BambooHrSource};
 pub use csv::CsvSource;
+pub use hibob::{HibobConfig, HibobSource};
 pub use mapping::{ManagerReference, MappingConfig};
+pub use personio::{OffsetUnit, PersonioConfig, PersonioSource};
 
 /// Seconds between polls of a vendor's API when the configuration does not say.
 pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 300;
@@ -286,6 +290,8 @@ pub fn build_source(
     Ok(match config {
         SourceConfig::Csv(c) => Box::new(CsvSource::new(name, c.clone())),
         SourceConfig::Bamboohr(c) => Box::new(BambooHrSource::new(name, c.clone(), env)?),
+        SourceConfig::Personio(c) => Box::new(PersonioSource::new(name, c.clone(), env)?),
+        SourceConfig::Hibob(c) => Box::new(HibobSource::new(name, c.clone(), env)?),
     })
 }
 

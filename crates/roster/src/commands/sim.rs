@@ -67,6 +67,33 @@ pub async fn run(kind: SimKind, args: &SimArgs) -> Result<ExitCode> {
             )
             .await?
         }
+        SimKind::Personio => {
+            roster_sim::personio::start(
+                listener,
+                roster_sim::personio::PersonioOptions {
+                    client_id: args.client_id.clone(),
+                    client_secret: args.client_secret.clone(),
+                    default_limit: args.page_size.unwrap_or(50),
+                    webhook_url: args.webhook_url.clone(),
+                    previous_week: args.previous_week,
+                    faults,
+                },
+            )
+            .await?
+        }
+        SimKind::Hibob => {
+            roster_sim::hibob::start(
+                listener,
+                roster_sim::hibob::HibobOptions {
+                    service_user_id: args.service_user_id.clone(),
+                    token: args.token.clone(),
+                    webhook_url: args.webhook_url.clone(),
+                    previous_week: args.previous_week,
+                    faults,
+                },
+            )
+            .await?
+        }
         SimKind::Okta => {
             roster_sim::okta::start(
                 listener,
