@@ -135,7 +135,8 @@ async fn throttling_waits_for_the_reset_and_bad_credentials_say_which() {
     let mut options = HibobOptions::default();
     options.faults.burst_every = 1000;
     options.faults.burst_length = 1;
-    options.faults.retry_after_secs = 1;
+    // The reset is a whole Unix second, so "2 s from now" is between 1 and 2 s away.
+    options.faults.retry_after_secs = 2;
     let sim = sim(options).await;
     let t = Instant::now();
     let listing = source(&sim, config(&sim, 0), None).list().await.unwrap();
