@@ -329,7 +329,7 @@ pub async fn create(
         detail["members_added"] = ids_for_audit(&member_ids);
     }
     let event = audit_event(ctx, "create", rt, &name, detail);
-    let gate = ctx.app.writes.enter().await;
+    let gate = scim_write_gate(ctx).await;
     let created = ctx.app.store.scim_create(&resource, &members, &event).await;
     drop(gate);
     created.map_err(|e| match e {
@@ -359,6 +359,16 @@ pub async fn create(
         version: Some(1),
         location: Some(ctx.location(rt, &id)),
     })
+}
+
+/// The write gate for a SCIM create or update, unless the store queues those itself (then
+/// queuing them here first would hand its writer one write at a time).
+async fn scim_write_gate<'a>(ctx: &'a Ctx<'_>) -> Option<tokio::sync::MutexGuard<'a, ()>> {
+    if ctx.app.store.scim_writes_queued() {
+        None
+    } else {
+        ctx.app.writes.enter().await
+    }
 }
 
 /// A replacement document computed from the stored resource (PUT or PATCH).
@@ -438,7 +448,7 @@ where
             ..current.clone()
         };
         let event = audit_event(ctx, verb, rt, &name, detail);
-        let gate = ctx.app.writes.enter().await;
+        let gate = scim_write_gate(ctx).await;
         let updated = ctx
             .app
             .store

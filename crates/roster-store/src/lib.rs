@@ -22,6 +22,7 @@ mod scim;
 mod scim_impl;
 mod scim_sql;
 pub mod sqlite;
+mod sqlite_direct;
 mod verify;
 
 pub use access::{AccessFilter, AccessRecord};

@@ -123,6 +123,11 @@ impl PgStore {
 
     /// Appenders queue on the head row until the appending transaction commits, so two
     /// instances can never give out the same sequence number or fork the chain.
+    /// PostgreSQL has many writers and no per-statement thread hand-over: sqlx only.
+    fn direct(&self) -> Option<&std::sync::Arc<crate::sqlite_direct::Direct>> {
+        None
+    }
+
     const LOCK_HEAD: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 
     const MARKS: crate::common::Marks = crate::common::Marks::Numbered;

@@ -107,6 +107,12 @@ pub struct ScimLogEntry {
 #[async_trait]
 pub trait ScimStore: Send + Sync {
     async fn scim_connections(&self) -> Result<Vec<ScimConnection>>;
+    /// True when the store queues SCIM creates and updates itself (SQLite's single writer
+    /// commits the writes queued together in one transaction), so callers should not
+    /// serialise them first: that would leave the writer one write per transaction.
+    fn scim_writes_queued(&self) -> bool {
+        false
+    }
     /// Creates the connection, or replaces its token hash if it exists.
     async fn put_scim_connection(&self, connection: &ScimConnection) -> Result<()>;
 

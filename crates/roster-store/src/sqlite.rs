@@ -17,6 +17,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SqliteStore {
     pool: SqlitePool,
     scim_pages: std::sync::Arc<crate::scim_impl::PageAnchors>,
+    /// Direct connections for the SCIM request path (`sqlite_direct`); none in memory.
+    direct: Option<std::sync::Arc<crate::sqlite_direct::Direct>>,
 }
 
 impl SqliteStore {
@@ -36,6 +38,7 @@ impl SqliteStore {
             // (hashing audit pages), instead of handing rows over 50 at a time.
             .row_buffer_size(4096);
         let mut pool = SqlitePoolOptions::new();
+        let file = (!in_memory).then(|| options.get_filename().to_path_buf());
         if in_memory {
             // Each connection to `:memory:` would be a database of its own, and the database
             // lives only while a connection is open: keep exactly one, forever.
@@ -65,9 +68,14 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| crate::common::db_error(format!("migrating the database {shown}"), &e))?;
+        let direct = match file {
+            Some(path) => Some(std::sync::Arc::new(crate::sqlite_direct::Direct::open(&path)?)),
+            None => None,
+        };
         Ok(SqliteStore {
             pool,
             scim_pages: Default::default(),
+            direct,
         })
     }
 
@@ -84,6 +92,10 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .ctx("starting a write transaction")
+    }
+
+    fn direct(&self) -> Option<&std::sync::Arc<crate::sqlite_direct::Direct>> {
+        self.direct.as_ref()
     }
 
     /// Writers are serialised by `BEGIN IMMEDIATE`, so reading the head needs no lock.

@@ -61,6 +61,12 @@ macro_rules! impl_scim_list {
                 rt: roster_scim::schema::ResourceType,
             ) -> $crate::Result<(u64, i64)> {
                 use $crate::common::Context as _;
+                if let Some(direct) = self.direct() {
+                    let row = direct
+                        .read(|conn| $crate::sqlite_direct::scim::counts(conn, connection, rt))?;
+                    let (n, generation) = row.unwrap_or((0, 0));
+                    return Ok((n.max(0) as u64, generation));
+                }
                 let row: Option<(i64, i64)> = sqlx::query_as($crate::scim_impl::COUNTS)
                     .bind(connection)
                     .bind(rt.name())
@@ -79,13 +85,28 @@ macro_rules! impl_scim_list {
                 generation: i64,
             ) -> $crate::Result<Option<Vec<$crate::scim_impl::Anchor>>> {
                 use $crate::common::Context as _;
-                let keys: Vec<(i64, String)> = sqlx::query_as($crate::scim_impl::ANCHORS)
-                    .bind(connection)
-                    .bind(rt.name())
-                    .bind($crate::scim_impl::STRIDE as i64)
-                    .fetch_all(&self.pool)
-                    .await
-                    .with_ctx(|| format!("indexing the SCIM {}s of {connection}", rt.name()))?;
+                let keys: Vec<(i64, String)> = match self.direct() {
+                    Some(direct) => {
+                        let owned = connection.to_string();
+                        direct
+                            .read_long(move |conn| {
+                                $crate::sqlite_direct::scim::anchors(
+                                    conn,
+                                    &owned,
+                                    rt,
+                                    $crate::scim_impl::STRIDE as i64,
+                                )
+                            })
+                            .await?
+                    }
+                    None => sqlx::query_as($crate::scim_impl::ANCHORS)
+                        .bind(connection)
+                        .bind(rt.name())
+                        .bind($crate::scim_impl::STRIDE as i64)
+                        .fetch_all(&self.pool)
+                        .await
+                        .with_ctx(|| format!("indexing the SCIM {}s of {connection}", rt.name()))?,
+                };
                 let (_, now) = self.scim_counts_of(connection, rt).await?;
                 if now != generation {
                     return Ok(None);
@@ -187,12 +208,26 @@ macro_rules! impl_scim_list {
                     sql.push(&format!("p.page_created{dir}, p.page_id{dir}"));
                 }
                 let Sql { text, params, .. } = sql;
-                // Safe: generated from constant fragments; every value is bound.
-                let q = sqlx::query_as::<_, si::ResourceRow>(sqlx::AssertSqlSafe(text));
-                let rows = si::bind_params!(q, params)
-                    .fetch_all(&self.pool)
-                    .await
-                    .with_ctx(|| format!("listing SCIM {}s of {connection}", rt.name()))?;
+                let what = format!("listing SCIM {}s of {connection}", rt.name());
+                let rows = match self.direct() {
+                    // A page an IdP asks for (at most a few hundred rows) is read right here;
+                    // a full listing (the people import) on a blocking thread.
+                    Some(direct) if query.count <= $crate::scim_impl::SHORT_READ => direct
+                        .read(|conn| $crate::sqlite_direct::scim::rows(conn, &text, &params, &what))?,
+                    Some(direct) => direct
+                        .read_long(move |conn| {
+                            $crate::sqlite_direct::scim::rows(conn, &text, &params, &what)
+                        })
+                        .await?,
+                    None => {
+                        // Safe: generated from constant fragments; every value is bound.
+                        let q = sqlx::query_as::<_, si::ResourceRow>(sqlx::AssertSqlSafe(text));
+                        si::bind_params!(q, params)
+                            .fetch_all(&self.pool)
+                            .await
+                            .with_ctx(|| what.clone())?
+                    }
+                };
                 Ok(rows
                     .into_iter()
                     .map(si::resource)
@@ -218,12 +253,23 @@ macro_rules! impl_scim_list {
                     sql.push(")");
                 }
                 let Sql { text, params, .. } = sql;
-                // Safe: generated from constant fragments; every value is bound.
-                let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(text));
-                let n = $crate::scim_impl::bind_params!(q, params)
-                    .fetch_one(&self.pool)
-                    .await
-                    .with_ctx(|| format!("counting SCIM {}s of {connection}", rt.name()))?;
+                let what = format!("counting SCIM {}s of {connection}", rt.name());
+                let n = match self.direct() {
+                    // A count may scan every resource of the connection: off the async threads.
+                    Some(direct) => direct
+                        .read_long(move |conn| {
+                            $crate::sqlite_direct::scim::count(conn, &text, &params, &what)
+                        })
+                        .await?,
+                    None => {
+                        // Safe: generated from constant fragments; every value is bound.
+                        let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(text));
+                        $crate::scim_impl::bind_params!(q, params)
+                            .fetch_one(&self.pool)
+                            .await
+                            .with_ctx(|| what.clone())?
+                    }
+                };
                 Ok(n.max(0) as u64)
             }
         }

@@ -18,6 +18,9 @@ use crate::common as c;
 use crate::scim_sql::Dialect;
 use crate::{Result, ScimLogEntry, ScimResource, ScimWriteError, StoreError};
 
+/// Pages of at most this many resources are read on the calling thread (see `sqlite_direct`).
+pub(crate) const SHORT_READ: u64 = 1_000;
+
 /// `connection, resource_type, id, external_id, name, version, created, last_modified, doc`.
 pub(crate) type ResourceRow = (
     String,

@@ -131,6 +131,10 @@ macro_rules! impl_scim_store {
 
             #[async_trait]
             impl ScimStore for $store {
+                fn scim_writes_queued(&self) -> bool {
+                    self.direct().is_some()
+                }
+
                 async fn scim_connections(&self) -> Result<Vec<ScimConnection>> {
                     let rows: Vec<(String, String, i64)> = sqlx::query_as(si::CONNECTIONS)
                         .fetch_all(&self.pool)
@@ -180,6 +184,16 @@ macro_rules! impl_scim_store {
                             resource.id
                         )));
                     }
+                    if let Some(direct) = self.direct() {
+                        let (resource, members, event) =
+                            (resource.clone(), members.to_vec(), event.clone());
+                        return direct
+                            .writer()
+                            .write(move |conn| {
+                                $crate::sqlite_direct::scim::create(conn, &resource, &members, &event)
+                            })
+                            .await;
+                    }
                     let doc = c::to_json(&resource.doc, "a SCIM resource")?;
                     let mut tx = self.begin_write().await?;
                     let inserted = sqlx::query(si::insert_sql(D))
@@ -227,6 +241,11 @@ macro_rules! impl_scim_store {
                     resource_type: ResourceType,
                     id: &str,
                 ) -> Result<Option<ScimResource>> {
+                    if let Some(direct) = self.direct() {
+                        return direct.read(|conn| {
+                            $crate::sqlite_direct::scim::get(conn, connection, resource_type, id)
+                        });
+                    }
                     let row: Option<si::ResourceRow> =
                         sqlx::query_as(AssertSqlSafe(si::get_sql(D)))
                             .bind(id)
@@ -252,6 +271,27 @@ macro_rules! impl_scim_store {
                             "user {} cannot have members",
                             resource.id
                         )));
+                    }
+                    if let Some(direct) = self.direct() {
+                        let (resource, add, remove, event) = (
+                            resource.clone(),
+                            add_members.to_vec(),
+                            remove_members.to_vec(),
+                            event.clone(),
+                        );
+                        return direct
+                            .writer()
+                            .write(move |conn| {
+                                $crate::sqlite_direct::scim::update(
+                                    conn,
+                                    &resource,
+                                    expected_version,
+                                    &add,
+                                    &remove,
+                                    &event,
+                                )
+                            })
+                            .await;
                     }
                     let doc = c::to_json(&resource.doc, "a SCIM resource")?;
                     let mut tx = self.begin_write().await?;
