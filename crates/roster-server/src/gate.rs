@@ -5,6 +5,11 @@
 //! Sixteen concurrent SCIM writes then spend most of their time asleep: throughput halves and
 //! the slowest writes take hundreds of milliseconds. Queuing the server's writes on an async
 //! mutex first hands the lock over at once. PostgreSQL needs no gate (row locks, many writers).
+//!
+//! SCIM creates and updates skip the gate when the store queues them itself
+//! (`ScimStore::scim_writes_queued`: SQLite's writer thread commits the writes queued together
+//! in one transaction); gating them here would hand that writer one write at a time. Imports,
+//! deletes and the request log still queue here.
 
 use tokio::sync::{Mutex, MutexGuard};
 

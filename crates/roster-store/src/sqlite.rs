@@ -69,7 +69,9 @@ impl SqliteStore {
             .await
             .map_err(|e| crate::common::db_error(format!("migrating the database {shown}"), &e))?;
         let direct = match file {
-            Some(path) => Some(std::sync::Arc::new(crate::sqlite_direct::Direct::open(&path)?)),
+            Some(path) => Some(std::sync::Arc::new(crate::sqlite_direct::Direct::open(
+                &path,
+            )?)),
             None => None,
         };
         Ok(SqliteStore {

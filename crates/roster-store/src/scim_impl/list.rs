@@ -212,13 +212,18 @@ macro_rules! impl_scim_list {
                 let rows = match self.direct() {
                     // A page an IdP asks for (at most a few hundred rows) is read right here;
                     // a full listing (the people import) on a blocking thread.
-                    Some(direct) if query.count <= $crate::scim_impl::SHORT_READ => direct
-                        .read(|conn| $crate::sqlite_direct::scim::rows(conn, &text, &params, &what))?,
-                    Some(direct) => direct
-                        .read_long(move |conn| {
+                    Some(direct) if query.count <= $crate::scim_impl::SHORT_READ => {
+                        direct.read(|conn| {
                             $crate::sqlite_direct::scim::rows(conn, &text, &params, &what)
-                        })
-                        .await?,
+                        })?
+                    }
+                    Some(direct) => {
+                        direct
+                            .read_long(move |conn| {
+                                $crate::sqlite_direct::scim::rows(conn, &text, &params, &what)
+                            })
+                            .await?
+                    }
                     None => {
                         // Safe: generated from constant fragments; every value is bound.
                         let q = sqlx::query_as::<_, si::ResourceRow>(sqlx::AssertSqlSafe(text));
@@ -256,11 +261,13 @@ macro_rules! impl_scim_list {
                 let what = format!("counting SCIM {}s of {connection}", rt.name());
                 let n = match self.direct() {
                     // A count may scan every resource of the connection: off the async threads.
-                    Some(direct) => direct
-                        .read_long(move |conn| {
-                            $crate::sqlite_direct::scim::count(conn, &text, &params, &what)
-                        })
-                        .await?,
+                    Some(direct) => {
+                        direct
+                            .read_long(move |conn| {
+                                $crate::sqlite_direct::scim::count(conn, &text, &params, &what)
+                            })
+                            .await?
+                    }
                     None => {
                         // Safe: generated from constant fragments; every value is bound.
                         let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(text));

@@ -87,11 +87,7 @@ impl Direct {
     }
 
     fn reader(&self) -> Result<Connection> {
-        let pooled = self
-            .readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         match pooled {
             Some(conn) => Ok(conn),
             None => open_connection(&self.path, true),

@@ -43,7 +43,12 @@ pub(crate) fn get(
 }
 
 /// Resource rows of a generated statement.
-pub(crate) fn rows(conn: &Connection, sql: &str, params: &[SqlParam], what: &str) -> Result<Vec<ResourceRow>> {
+pub(crate) fn rows(
+    conn: &Connection,
+    sql: &str,
+    params: &[SqlParam],
+    what: &str,
+) -> Result<Vec<ResourceRow>> {
     let mut stmt = conn
         .prepare_cached(sql)
         .map_err(|e| db_error(what.to_string(), &e))?;
@@ -64,12 +69,20 @@ pub(crate) fn count(conn: &Connection, sql: &str, params: &[SqlParam], what: &st
 }
 
 /// `(n, generation)` from `scim_counts`.
-pub(crate) fn counts(conn: &Connection, connection: &str, rt: ResourceType) -> Result<Option<(i64, i64)>> {
+pub(crate) fn counts(
+    conn: &Connection,
+    connection: &str,
+    rt: ResourceType,
+) -> Result<Option<(i64, i64)>> {
     let what = || format!("counting SCIM {}s of {connection}", rt.name());
-    let mut stmt = conn.prepare_cached(si::COUNTS).map_err(|e| db_error(what(), &e))?;
-    stmt.query_row(params![connection, rt.name()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .map_err(|e| db_error(what(), &e))
+    let mut stmt = conn
+        .prepare_cached(si::COUNTS)
+        .map_err(|e| db_error(what(), &e))?;
+    stmt.query_row(params![connection, rt.name()], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .optional()
+    .map_err(|e| db_error(what(), &e))
 }
 
 /// Every `stride`th `(created, id)` in the default order.
@@ -80,9 +93,13 @@ pub(crate) fn anchors(
     stride: i64,
 ) -> Result<Vec<(i64, String)>> {
     let what = || format!("indexing the SCIM {}s of {connection}", rt.name());
-    let mut stmt = conn.prepare_cached(si::ANCHORS).map_err(|e| db_error(what(), &e))?;
+    let mut stmt = conn
+        .prepare_cached(si::ANCHORS)
+        .map_err(|e| db_error(what(), &e))?;
     let rows = stmt
-        .query_map(params![connection, rt.name(), stride], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map(params![connection, rt.name(), stride], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .map_err(|e| db_error(what(), &e))?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(|e| db_error(what(), &e))
@@ -93,7 +110,11 @@ fn uniqueness(conn: &Connection, resource: &ScimResource) -> ScimWriteError {
     let owner = if resource.resource_type == ResourceType::User {
         conn.query_row(
             si::USER_NAME_OWNER,
-            params![resource.connection, si::name_lower(&resource.name), resource.id],
+            params![
+                resource.connection,
+                si::name_lower(&resource.name),
+                resource.id
+            ],
             |r| r.get::<_, String>(0),
         )
         .optional()
@@ -178,7 +199,11 @@ pub(crate) fn update(
         let stored: Option<i64> = conn
             .query_row(
                 si::VERSION_OF,
-                params![resource.id, resource.connection, resource.resource_type.name()],
+                params![
+                    resource.id,
+                    resource.connection,
+                    resource.resource_type.name()
+                ],
                 |r| r.get(0),
             )
             .optional()
@@ -193,8 +218,9 @@ pub(crate) fn update(
             .prepare_cached("DELETE FROM scim_members WHERE group_id = ?1 AND member_id = ?2")
             .map_err(|e| db_error(what(), &e))?;
         for member in remove_members {
-            stmt.execute(params![resource.id, member])
-                .map_err(|e| db_error(format!("removing members from group {}", resource.id), &e))?;
+            stmt.execute(params![resource.id, member]).map_err(|e| {
+                db_error(format!("removing members from group {}", resource.id), &e)
+            })?;
         }
     }
     if !add_members.is_empty() {
@@ -221,7 +247,9 @@ fn insert_members(
     }
     let what = || format!("adding members to group {group_id}");
     let mut find = conn
-        .prepare_cached("SELECT resource_type FROM scim_resources WHERE connection = ?1 AND id = ?2")
+        .prepare_cached(
+            "SELECT resource_type FROM scim_resources WHERE connection = ?1 AND id = ?2",
+        )
         .map_err(|e| db_error(what(), &e))?;
     let mut found = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();

@@ -4,6 +4,7 @@
 //! (`filters.rs`), the in-memory evaluator of `roster_scim` on the same data, and random
 //! documents and filters compared with that evaluator (`differential.rs`).
 
+mod concurrency;
 mod crud;
 mod differential;
 mod filters;
@@ -84,6 +85,7 @@ macro_rules! on_every_backend {
 }
 
 on_every_backend!(
+    crate::concurrency::concurrent_writes_stand_or_fall_alone => concurrent_writes_stand_or_fall_alone,
     crate::crud::connections_upsert_tokens => connections_upsert_tokens,
     crate::crud::create_read_update_delete => create_read_update_delete,
     crate::crud::user_name_is_unique_case_insensitively => user_name_is_unique_case_insensitively,
