@@ -1,6 +1,7 @@
 //! `bench`: Roster's benchmarks. Each prints what it measured in one line that BENCHMARKS.md
 //! quotes, with the command that reproduces it. Run them with `--release`.
 
+mod import;
 mod propagation;
 mod provision;
 
@@ -69,6 +70,18 @@ enum Bench {
         /// Added to every request, like the round trip to a real site.
         #[arg(long, default_value_t = 100)]
         latency_ms: u64,
+    },
+    /// A people import of a large source (then the same listing again) while single audit
+    /// appends go on: the import's time and how long those other writes wait.
+    Import {
+        #[arg(long, default_value_t = 200_000)]
+        people: usize,
+        /// Share of people whose title changes before the second import, in percent.
+        #[arg(long, default_value_t = 50)]
+        changed_percent: usize,
+        /// Database URL [default: a fresh SQLite file in a temporary directory].
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Appends audit events in batches as apply does, then verifies the whole chain.
     Audit {
@@ -351,6 +364,19 @@ fn main() -> Result<()> {
                 people,
                 rate_limit,
                 latency_ms,
+            })),
+        Bench::Import {
+            people,
+            changed_percent,
+            database,
+        } => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+            .block_on(import::run(import::Options {
+                people,
+                changed_percent,
+                database,
             })),
         Bench::Audit {
             events,

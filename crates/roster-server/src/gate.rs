@@ -8,8 +8,9 @@
 //!
 //! SCIM creates and updates skip the gate when the store queues them itself
 //! (`ScimStore::scim_writes_queued`: SQLite's writer thread commits the writes queued together
-//! in one transaction); gating them here would hand that writer one write at a time. Imports,
-//! deletes and the request log still queue here.
+//! in one transaction); gating them here would hand that writer one write at a time. People
+//! imports skip it too (they hold the lock only to record their changes, see
+//! `roster_store`'s `store_people`). Deletes and the request log still queue here.
 
 use tokio::sync::{Mutex, MutexGuard};
 

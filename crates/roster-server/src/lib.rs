@@ -158,7 +158,6 @@ impl Server {
                 store.clone(),
                 hook,
                 schemas,
-                writes.clone(),
                 config.custom_attributes.clone(),
                 config.people_sync_interval,
             ),

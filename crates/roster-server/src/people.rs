@@ -7,9 +7,10 @@
 //! of writes a second. Writes only mark their connection dirty; one background task imports
 //! dirty connections: a round starts once the first change is the configured interval old, or
 //! ten times as long as the last round took if that is longer, so the writes of that window
-//! share one import and imports take at most a tenth of the time (an import holds SQLite's
-//! write lock while it records changes; at 100,000 users a round takes about 3 s). After an import that changed someone it
-//! calls the [`PeopleHook`] (`roster serve` plans and applies there).
+//! share one import and imports take at most a tenth of the time (at 100,000 users a round
+//! takes a few seconds of CPU; the store holds SQLite's write lock only while it records what
+//! changed). After an import that changed someone it calls the [`PeopleHook`] (`roster serve`
+//! plans and applies there).
 //!
 //! Mapping (`docs/scim.md` has the table): `employee_id` is the enterprise `employeeNumber`,
 //! else `externalId`, else the SCIM id; `email` the primary e-mail, else the work one, else the
@@ -33,7 +34,6 @@ use roster_store::{ScimListQuery, ScimResource};
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use crate::gate::WriteGate;
 use tokio::task::JoinHandle;
 
 /// Called after an import of a connection's people changed something.
@@ -70,7 +70,6 @@ impl PeopleSync {
         store: Arc<dyn Store>,
         hook: Option<Arc<dyn PeopleHook>>,
         schemas: Arc<Schemas>,
-        writes: Arc<WriteGate>,
         custom_attributes: Vec<String>,
         interval: Duration,
     ) -> Self {
@@ -84,7 +83,6 @@ impl PeopleSync {
             store,
             hook,
             schemas,
-            writes,
             custom_attributes,
             interval,
         ));
@@ -122,7 +120,6 @@ async fn run(
     store: Arc<dyn Store>,
     hook: Option<Arc<dyn PeopleHook>>,
     schemas: Arc<Schemas>,
-    writes: Arc<WriteGate>,
     custom_attributes: Vec<String>,
     interval: Duration,
 ) {
@@ -155,14 +152,8 @@ async fn run(
             std::mem::take(&mut *shared.dirty.lock().unwrap_or_else(|p| p.into_inner()));
         let started = Instant::now();
         for connection in round {
-            let imported = import_connection(
-                store.as_ref(),
-                &writes,
-                &connection,
-                &schemas,
-                &custom_attributes,
-            )
-            .await;
+            let imported =
+                import_connection(store.as_ref(), &connection, &schemas, &custom_attributes).await;
             match imported {
                 Ok(summary) => {
                     let changed = summary.added + summary.changed + summary.newly_absent > 0;
@@ -201,7 +192,6 @@ async fn wait_for_stop(shared: &Shared) {
 /// Lists a connection's users and records them as the people of source `idp:<connection>`.
 pub async fn import_connection(
     store: &dyn Store,
-    writes: &WriteGate,
     connection: &str,
     schemas: &Schemas,
     custom_attributes: &[String],
@@ -237,7 +227,9 @@ pub async fn import_connection(
     };
     let intake = validate(&source, &records, &options);
     let now = Timestamp::now();
-    let _gate = writes.enter().await;
+    // No write gate: the store reads and compares without the write lock and takes it (with
+    // its busy timeout) only to record the changes; holding the gate would keep deletes and
+    // the request log waiting for the whole comparison.
     let summary = store
         .import_people(&source, &intake.people, &intake.quarantined_ids, now)
         .await?;

@@ -130,6 +130,10 @@ impl PgStore {
 
     const LOCK_HEAD: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 
+    /// A second import of the same source waits here until the first commits.
+    const LOCK_SOURCE: &'static str =
+        "SELECT listed, generation FROM person_source WHERE source = $1 FOR UPDATE";
+
     const MARKS: crate::common::Marks = crate::common::Marks::Numbered;
 }
 

@@ -103,6 +103,9 @@ impl SqliteStore {
     /// Writers are serialised by `BEGIN IMMEDIATE`, so reading the head needs no lock.
     const LOCK_HEAD: &'static str = crate::common::HEAD_SELECT;
 
+    /// `BEGIN IMMEDIATE` already keeps other imports out.
+    const LOCK_SOURCE: &'static str = crate::common::SOURCE_GENERATION;
+
     /// Generated statements use anonymous `?` (see `Marks::Anonymous` for why).
     const MARKS: crate::common::Marks = crate::common::Marks::Anonymous;
 }

@@ -20,9 +20,13 @@ pub(crate) const ABSENT_INSERT: &str = "INSERT INTO person_absence (source, empl
 pub(crate) const ABSENT_DELETE: &str =
     "DELETE FROM person_absence WHERE source = $1 AND employee_id IN";
 pub(crate) const SOURCE_LISTED: &str = "SELECT listed FROM person_source WHERE source = $1";
-pub(crate) const SOURCE_UPSERT: &str = "INSERT INTO person_source (source, listed, imported_at) \
-     VALUES ($1, $2, $3) ON CONFLICT (source) DO UPDATE \
-     SET listed = excluded.listed, imported_at = excluded.imported_at";
+/// Every import moves the generation on (see `store_people`).
+pub(crate) const SOURCE_UPSERT: &str = "INSERT INTO person_source \
+     (source, listed, imported_at, generation) VALUES ($1, $2, $3, 1) \
+     ON CONFLICT (source) DO UPDATE SET listed = excluded.listed, \
+     imported_at = excluded.imported_at, generation = person_source.generation + 1";
+pub(crate) const SOURCE_GENERATION: &str =
+    "SELECT listed, generation FROM person_source WHERE source = $1";
 pub(crate) const PEOPLE_CURRENT: &str = "SELECT v.source, v.employee_id, v.person_json, a.since \
      FROM person_version v LEFT JOIN person_absence a \
      ON a.source = v.source AND a.employee_id = v.employee_id WHERE v.valid_to IS NULL";

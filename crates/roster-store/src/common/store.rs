@@ -5,8 +5,9 @@
 /// The backend type must provide `async fn begin_write(&self) -> Result<Transaction<'static,
 /// DB>>` (a transaction that holds the write lock from its start where the backend needs that)
 /// `const LOCK_HEAD: &'static str` (the statement that reads the audit head and keeps other
-/// appenders out until commit) and `const MARKS: Marks` (how its generated statements write
-/// placeholders).
+/// appenders out until commit), `const LOCK_SOURCE: &'static str` (the same for a people
+/// source's `listed, generation`, keeping other imports of it out) and `const MARKS: Marks`
+/// (how its generated statements write placeholders).
 macro_rules! impl_store {
     ($store:ident, $db:ty, $backend:literal) => {
         /// The shared store logic, expanded for this backend (see `common::impl_store!`).

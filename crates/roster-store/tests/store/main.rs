@@ -162,6 +162,7 @@ on_every_backend!(
         import_absence_and_quarantine,
         people_at_a_past_instant,
         grants_are_upserted,
+        racing_imports_of_one_source_both_land,
         plan_save_load_status,
         journal_started_failed_done,
         complete_steps_replayed_logs_once,
