@@ -31,46 +31,43 @@ macro_rules! store_people {
             gone: Vec<String>,
         }
 
-        /// Reads the source's `listed, generation` with `lock_sql`, then (when `full`) the
-        /// rest of the snapshot, on one connection.
-        async fn source_snapshot(
+        /// Reads the source's `listed, generation` with `head_sql` (plain, or locking the row).
+        async fn source_head(
             conn: &mut Conn,
             source: &str,
-            lock_sql: &'static str,
-            full: bool,
-        ) -> Result<SourceSnapshot> {
-            let context = || format!("reading the people of source \"{source}\"");
-            // The generation first: a commit after this read shows as a newer generation.
-            let head: Option<(i64, i64)> = sqlx::query_as(lock_sql)
+            head_sql: &'static str,
+        ) -> Result<Option<(i64, i64)>> {
+            sqlx::query_as(head_sql)
                 .bind(source)
                 .fetch_optional(&mut *conn)
                 .await
-                .with_ctx(context)?;
-            let mut snapshot = SourceSnapshot {
-                current: HashMap::new(),
-                absent: HashSet::new(),
-                listed: head.map(|(listed, _)| listed),
-                generation: head.map(|(_, generation)| generation),
-            };
-            if !full {
-                return Ok(snapshot);
-            }
+                .with_ctx(|| format!("reading people source \"{source}\""))
+        }
+
+        /// Reads the whole snapshot on one connection.
+        async fn source_snapshot(conn: &mut Conn, source: &str) -> Result<SourceSnapshot> {
+            let context = || format!("reading the people of source \"{source}\"");
+            // The generation first: a commit after this read shows as a newer generation.
+            let head = source_head(conn, source, c::SOURCE_GENERATION).await?;
             let current: Vec<(i64, String, String)> = sqlx::query_as(c::PERSON_CURRENT_OF_SOURCE)
                 .bind(source)
                 .fetch_all(&mut *conn)
                 .await
                 .with_ctx(context)?;
-            snapshot.current = current
-                .into_iter()
-                .map(|(id, emp, json)| (emp, (id, json)))
-                .collect();
             let absent: Vec<(String,)> = sqlx::query_as(c::ABSENT_OF_SOURCE)
                 .bind(source)
                 .fetch_all(&mut *conn)
                 .await
                 .with_ctx(context)?;
-            snapshot.absent = absent.into_iter().map(|(e,)| e).collect();
-            Ok(snapshot)
+            Ok(SourceSnapshot {
+                current: current
+                    .into_iter()
+                    .map(|(id, emp, json)| (emp, (id, json)))
+                    .collect(),
+                absent: absent.into_iter().map(|(e,)| e).collect(),
+                listed: head.map(|(listed, _)| listed),
+                generation: head.map(|(_, generation)| generation),
+            })
         }
 
         /// The versions to close and open and the absence marks to clear and set.
@@ -162,16 +159,15 @@ macro_rules! store_people {
             }
             let snapshot = {
                 let mut conn = store.pool.acquire().await.with_ctx(context)?;
-                source_snapshot(&mut conn, source, c::SOURCE_GENERATION, true).await?
+                source_snapshot(&mut conn, source).await?
             };
             let mut changes = people_changes(source, people, still_listed, &snapshot)?;
 
             let mut tx = store.begin_write().await?;
-            let now = source_snapshot(&mut tx, source, <$store>::LOCK_SOURCE, false).await?;
-            if now.generation != snapshot.generation {
+            let head = source_head(&mut tx, source, <$store>::LOCK_SOURCE).await?;
+            if head.map(|(_, generation)| generation) != snapshot.generation {
                 // Another import of this source committed after the snapshot.
-                drop(changes);
-                let fresh = source_snapshot(&mut tx, source, c::SOURCE_GENERATION, true).await?;
+                let fresh = source_snapshot(&mut tx, source).await?;
                 changes = people_changes(source, people, still_listed, &fresh)?;
             }
             let PeopleChanges {
